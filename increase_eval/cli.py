@@ -1,0 +1,102 @@
+"""Command line: `increase-eval synth | prepare`. A thin shell over the library.
+
+User errors print one line and exit 2; a landlord that could not be processed makes the
+run exit 1 after the others are done; tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import UserError
+
+
+def _folders(p: argparse.ArgumentParser, *names: str) -> None:
+    helps = {
+        "raw": ("data/raw", "raw exports, one sub-folder per landlord (keep real data on an encrypted volume "
+                            "and point here)"),
+        "processed": ("data/processed", "where processed tables and manifest.json are written"),
+        "config": ("config", "configuration folder (programme.yml, landlords/*.yml, vocabularies.yml)"),
+    }
+    for name in names:
+        default, text = helps[name]
+        p.add_argument(f"--{name}", type=Path, default=Path(default), help=f"{text} (default: {default})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="increase-eval",
+        description="Evaluation workbook for INCREASE Valorisation Sociale: make synthetic exports, prepare "
+                    "landlords' exports into a clean pseudonymised dataset.")
+    parser.add_argument("--version", action="version", version=f"increase-eval {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("synth", help="write deterministic synthetic exports for every landlord",
+                       description="Write synthetic raw exports shaped like each partner's own (formats, "
+                                   "languages, flaws), with true effects planted and written to a truth file "
+                                   "for tests. Refuses to write into a folder holding real exports.")
+    _folders(s, "raw", "config")
+    s.add_argument("--seed", type=int, default=20230331, help="random seed (default: 20230331)")
+    s.add_argument("--scale", type=float, default=1.0,
+                   help="programme size relative to the real one (about 8,700 people engaged); 10 and 100 "
+                        "make larger programmes for benchmarks (default: 1)")
+    s.add_argument("--truth", type=Path, default=None,
+                   help="where to write the planted effects (default: synthetic_truth.json beside --raw)")
+
+    p = sub.add_parser("prepare", help="read, clean, validate, pseudonymise and join the raw exports",
+                       description="Read every landlord's exports with its mapping, clean and validate each "
+                                   "row, replace identities by keyed-hash IDs, merge duplicates, and write "
+                                   "parquet tables and manifest.json. Every raw row is kept, rejected with a "
+                                   "reason, or merged as a duplicate; the counts are printed at the end.")
+    _folders(p, "raw", "processed", "config")
+    p.add_argument("--secret", type=Path, default=None,
+                   help="pseudonymisation secret file (default: $INCREASE_EVAL_SECRET or "
+                        ".secrets/pseudonymisation.key, created on first use with mode 600)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="landlords read in parallel processes (default: one per core; 1 reads in this process)")
+    p.add_argument("--quiet", action="store_true", help="print only the summary")
+    return parser
+
+
+def _synth(args) -> int:
+    from . import config as cfg, synth
+
+    t0 = time.perf_counter()
+    truth = synth.generate(args.raw, cfg.load(args.config), seed=args.seed, scale=args.scale, truth_path=args.truth)
+    print(f"synthetic exports for {truth['people']:,} people written to {args.raw} "
+          f"(seed {args.seed}, scale {args.scale:g}) in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _prepare(args) -> int:
+    from . import config as cfg, prepare, summary
+
+    t0 = time.perf_counter()
+    say = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
+    outcome = prepare.run(args.raw, args.processed, cfg.load(args.config), secret=args.secret, say=say,
+                          workers=args.workers)
+    if outcome.secret_created:
+        print("A new pseudonymisation secret was created (mode 600). Keep it with the raw exports; never "
+              "share it with anyone holding processed data.", file=sys.stderr)
+    print(summary.prepare_summary(outcome, time.perf_counter() - t0))
+    return 1 if outcome.errors else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"synth": _synth, "prepare": _prepare}[args.command](args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: the previous outputs are left as they were", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

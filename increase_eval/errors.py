@@ -1,0 +1,27 @@
+"""Errors a user can act on. The command line prints them as one line, never a traceback."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A problem with the user's input or set-up, explained in the message."""
+
+
+class ConfigError(UserError):
+    """A configuration file is missing or says something that cannot be right."""
+
+
+class FileProblem(UserError):
+    """A source file cannot be used at all: the landlord it belongs to is skipped.
+
+    The message names landlord, file and (where it applies) column, and says what was
+    expected.
+    """
+
+    def __init__(self, landlord: str, file: str, problem: str, column: str | None = None):
+        self.landlord, self.file, self.column, self.problem = landlord, file, column, problem
+        where = f"{landlord}: {file}" + (f", column '{column}'" if column else "")
+        super().__init__(f"{where}: {problem}")
+
+    def __reduce__(self):   # travels back from a worker process intact
+        return FileProblem, (self.landlord, self.file, self.problem, self.column)

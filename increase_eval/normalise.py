@@ -1,0 +1,293 @@
+"""Cleaning rules: turn the text of one export cell into a canonical value.
+
+Every rule takes a column of raw text and returns the parsed values with, for each row,
+either no problem (None) or the reason the value was refused. A missing value (blank,
+"N/A", "-", ...) is not a problem here; whether a field may be missing is the schema's
+business. Rules work on the distinct values of a column, so their cost follows the
+number of spellings, not the number of rows.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+EXCEL_EPOCH = date(1899, 12, 30)
+# Serial numbers Excel gives dates from 1927 to 2064: wide, yet no plausible count or
+# amount in a date column is confused with it.
+EXCEL_SERIAL_RANGE = (10_000, 60_000)
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2100, 12, 31)
+
+_SPACES = re.compile(r"\s+")
+_DIGIT = re.compile(r"\d")
+_PUNCT = re.compile(r"[\s_\-'’.,;:/()&+]+")
+
+
+def fold(text: str) -> str:
+    """Spelling-insensitive key: lower case, no accents, punctuation and spaces as one space."""
+    text = unicodedata.normalize("NFKD", str(text))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _PUNCT.sub(" ", text.casefold()).strip()
+
+
+class Tokens:
+    """The vocabulary shared by every rule: what counts as missing, as a spreadsheet error."""
+
+    def __init__(self, missing: Iterable[str] = (), spreadsheet_errors: Iterable[str] = ()):
+        missing = [str(t) for t in missing]
+        self.missing = {fold(t) for t in missing} | {""}
+        self.errors = {str(t).strip().casefold() for t in spreadsheet_errors}
+        # folding is costly: skip it for values that cannot be a token (too long, or with
+        # a digit when no token has one)
+        self.longest = max((len(t) for t in missing), default=0) + 4
+        self.digits = any(ch.isdigit() for t in missing for ch in t)
+
+    def classify(self, raw: str) -> str | None:
+        """'missing', 'error' or None for a real value."""
+        stripped = raw.strip()
+        if stripped.startswith("#") and stripped.casefold() in self.errors:
+            return "error"
+        if not stripped:
+            return "missing"
+        if len(stripped) > self.longest or (not self.digits and _DIGIT.search(stripped)):
+            return None
+        return "missing" if fold(stripped) in self.missing else None
+
+
+Parsed = tuple[object, str | None]
+
+
+def by_distinct(values: pd.Series, rule: Callable[[str], Parsed], tokens: Tokens,
+                dtype: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """Apply `rule` to each distinct raw value; return (parsed values, problem per row)."""
+    codes, uniques = pd.factorize(values.astype("string").fillna(""), sort=False)
+    parsed: list[object] = []
+    problems: list[str | None] = []
+    for raw in np.asarray(uniques, dtype=object):
+        kind = tokens.classify(raw)
+        if kind == "missing":
+            parsed.append(None)
+            problems.append(None)
+        elif kind == "error":
+            parsed.append(None)
+            problems.append(f"spreadsheet error value {raw.strip()}")
+        else:
+            value, problem = rule(raw.strip())
+            parsed.append(None if problem else value)
+            problems.append(problem)
+    take = np.asarray(codes)
+    out = pd.Series(pd.array(parsed, dtype=dtype) if dtype else parsed, dtype=dtype).take(take)
+    out.index = values.index
+    why = pd.Series(np.asarray(problems, dtype=object)[take] if len(problems) else [], index=values.index,
+                    dtype=object)
+    return out, why
+
+
+# --- dates -----------------------------------------------------------------------------
+
+def _excel_serial(text: str) -> date | None:
+    try:
+        number = float(text.replace(",", "."))
+    except ValueError:
+        return None
+    if not (EXCEL_SERIAL_RANGE[0] <= number <= EXCEL_SERIAL_RANGE[1]) or number != int(number):
+        return None
+    return EXCEL_EPOCH + timedelta(days=int(number))
+
+
+def parse_date(text: str, formats: Iterable[str]) -> Parsed:
+    """A calendar date in one of the mapping's formats, ISO (as spreadsheets give
+    typed cells), or an Excel serial number."""
+    return _parse_date(text, tuple(formats))
+
+
+@lru_cache(maxsize=1 << 16)   # the same dates recur across tables and files
+def _parse_date(text: str, formats: tuple[str, ...]) -> Parsed:
+    candidates = list(formats) + ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
+    for fmt in candidates:
+        try:
+            value = datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+        break
+    else:
+        value = _excel_serial(text)
+        if value is None:
+            shown = " or ".join(dict.fromkeys(_human_format(f) for f in candidates[: len(list(formats)) or 1]))
+            return None, f"not a date (expected {shown})"
+    if not (EARLIEST_DATE <= value <= LATEST_DATE):
+        return None, f"date {value.isoformat()} is outside 1900-2100"
+    return value, None
+
+
+def parse_month(text: str, formats: Iterable[str]) -> Parsed:
+    """A calendar month, returned as its first day; full dates are accepted too."""
+    formats = list(formats)
+    for fmt in formats + ["%Y-%m", "%m/%Y"]:
+        try:
+            return datetime.strptime(text, fmt).date().replace(day=1), None
+        except ValueError:
+            continue
+    value, problem = parse_date(text, [])
+    if problem:
+        return None, f"not a month (expected {' or '.join(_human_format(f) for f in formats or ['%Y-%m'])})"
+    return value.replace(day=1), None
+
+
+def _human_format(fmt: str) -> str:
+    return (fmt.replace("%d", "dd").replace("%m", "mm").replace("%Y", "yyyy").replace("%H", "hh")
+            .replace("%M", "mi").replace("%S", "ss"))
+
+
+def dates(values: pd.Series, formats: Iterable[str], tokens: Tokens, month: bool = False):
+    """Vectorised for cells in one of the mapping's formats; the per-value rule (ISO,
+    Excel serials, reasons for refusals) sees only the rest."""
+    formats = tuple(formats)
+    text = values.astype("string").str.strip()
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    todo = text.ne("").fillna(False).to_numpy()
+    for fmt in formats:
+        if not todo.any():
+            break
+        got = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        if month:
+            got = got.dt.to_period("M").dt.to_timestamp()
+        ok = got.notna() & got.between(pd.Timestamp(EARLIEST_DATE), pd.Timestamp(LATEST_DATE))
+        out[ok[ok].index] = got[ok].astype("datetime64[ns]")
+        todo &= ~out.notna().to_numpy()
+    why = np.full(len(values), None, dtype=object)
+    if todo.any():
+        rule = (lambda t: parse_month(t, formats)) if month else (lambda t: parse_date(t, formats))
+        parsed, slow_why = by_distinct(values[todo], rule, tokens)
+        out[todo] = pd.to_datetime(parsed.astype(object), errors="raise").astype("datetime64[ns]").to_numpy()
+        why[todo] = slow_why.to_numpy(dtype=object)
+    return out, pd.Series(why, index=values.index, dtype=object)
+
+
+# --- booleans, categories, numbers, text --------------------------------------------------
+
+def boolean_rule(words: Mapping[str, Iterable[str]]) -> Callable[[str], Parsed]:
+    lookup: dict[str, bool] = {}
+    for key, spellings in words.items():
+        flag = str(key).lower() == "true"
+        for s in spellings:
+            lookup[fold(s)] = flag
+    expected = ", ".join(sorted({*words.get("true", ())[:1], *words.get("false", ())[:1]})) or "yes/no"
+
+    def rule(text: str) -> Parsed:
+        key = fold(text)
+        if key in lookup:
+            return lookup[key], None
+        return None, f"not a yes/no value (expected {expected})"
+
+    return rule
+
+
+def booleans(values: pd.Series, words: Mapping[str, Iterable[str]], tokens: Tokens):
+    parsed, why = by_distinct(values, boolean_rule(words), tokens)
+    return parsed.astype("boolean"), why
+
+
+def category_rule(spellings: Mapping[str, Iterable[str]]) -> Callable[[str], Parsed]:
+    """`spellings`: canonical value -> known spellings (the canonical value counts too)."""
+    lookup: dict[str, str] = {}
+    for canonical, variants in spellings.items():
+        for s in (canonical, *variants):
+            lookup.setdefault(fold(s), canonical)
+    allowed = ", ".join(str(c) for c in spellings)
+
+    def rule(text: str) -> Parsed:
+        key = fold(text)
+        if key in lookup:
+            return lookup[key], None
+        return None, f"unknown category (expected one of: {allowed})"
+
+    return rule
+
+
+def categories(values: pd.Series, spellings: Mapping[str, Iterable[str]], tokens: Tokens):
+    parsed, why = by_distinct(values, category_rule(spellings), tokens)
+    return parsed.astype("string"), why
+
+
+_NUMBER_JUNK = re.compile(r"[\s\u00a0\u202f£€$]")
+
+
+def number_rule(decimal: str = ".", integer: bool = False) -> Callable[[str], Parsed]:
+    def rule(text: str) -> Parsed:
+        t = _NUMBER_JUNK.sub("", text)
+        negative = t.startswith("(") and t.endswith(")")
+        t = t.strip("()")
+        if decimal == ",":
+            t = t.replace(".", "").replace(",", ".")
+        else:
+            t = t.replace(",", "")
+        try:
+            value = float(t)
+        except ValueError:
+            return None, "not a number" if not integer else "not a whole number"
+        if not np.isfinite(value):
+            return None, "not a finite number"
+        value = -value if negative else value
+        if integer:
+            if value != int(value):
+                return None, "not a whole number"
+            return int(value), None
+        return value, None
+
+    return rule
+
+
+def numbers(values: pd.Series, tokens: Tokens, decimal: str = ".", integer: bool = False):
+    """Vectorised for plain numbers (most cells of a rent panel); the per-value rule sees
+    only what that cannot read: blanks, tokens, currency signs, brackets, junk."""
+    text = values.astype("string").str.strip()
+    plain = (text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False) if decimal == ","
+             else text.str.replace(",", "", regex=False))
+    fast = pd.to_numeric(plain.where(plain.str.fullmatch(r"-?\d+(\.\d+)?")), errors="coerce").astype("Float64")
+    if integer:
+        fast = fast.where(fast.round() == fast)
+    slow = fast.isna().to_numpy()
+    dtype = "Int64" if integer else "Float64"
+    out = fast.astype(dtype)
+    why = np.full(len(values), None, dtype=object)
+    if slow.any():
+        parsed, slow_why = by_distinct(values[slow], number_rule(decimal, integer), tokens)
+        out[slow] = parsed.astype(dtype)
+        why[slow] = slow_why.to_numpy(dtype=object)
+    return out, pd.Series(why, index=values.index, dtype=object)
+
+
+def text_rule(max_length: int) -> Callable[[str], Parsed]:
+    def rule(text: str) -> Parsed:
+        value = _SPACES.sub(" ", text).strip()
+        if len(value) > max_length:
+            value = value[: max_length - 1] + "…"
+        return value, None
+
+    return rule
+
+
+def texts(values: pd.Series, tokens: Tokens, max_length: int = 200):
+    parsed, why = by_distinct(values, text_rule(max_length), tokens)
+    return parsed.astype("string"), why
+
+
+def ref_rule(text: str) -> Parsed:
+    """A reference (participant number, tenancy number): case and spaces do not matter,
+    and a number that went through a spreadsheet loses its '.0'."""
+    value = _SPACES.sub("", text).upper()
+    if re.fullmatch(r"\d+\.0+", value):
+        value = value.split(".")[0]
+    return value, None
+
+
+def refs(values: pd.Series, tokens: Tokens):
+    parsed, why = by_distinct(values, ref_rule, tokens)
+    return parsed.astype("string"), why

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import __version__, normalise as nz, readers, schema, store
@@ -182,8 +183,9 @@ def parse(frame: pd.DataFrame, table: str, mapping: FileMapping, landlord: Landl
     return parsed, problems_df
 
 
-def _check(rows: Rows, src: readers.Source, table: str, config: Config, problems: pd.DataFrame) -> None:
-    """Reject rows with unparseable or implausible values."""
+def _check(rows: Rows, raw: pd.DataFrame, src: readers.Source, table: str, config: Config,
+           problems: pd.DataFrame) -> None:
+    """Reject rows with unparseable or implausible values; `raw` holds the values as received."""
     identifiers = schema.identifiers(table)
     header = lambda f: src.mapping.columns.get(f, f)  # noqa: E731
     for field_name, group in problems.groupby("field", sort=False):
@@ -195,7 +197,7 @@ def _check(rows: Rows, src: readers.Source, table: str, config: Config, problems
     bad = schema.implausible(rows.frame, schema.plausibility(table, config))
     for (column, reason), group in bad.groupby(["column", "reason"], sort=False, dropna=False):
         column = None if pd.isna(column) else column
-        value = rows.frame[column].astype("string") if column in rows.frame else None
+        value = raw[column].reset_index(drop=True) if column in raw else None
         if column in identifiers and value is not None:
             value = pd.Series(f"<{column} withheld>", index=rows.frame.index)
         rows.reject(group["index"].to_numpy(), header(column) if column else None, reason, column, value)
@@ -238,7 +240,7 @@ def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.T
             parsed, problems = parse(frame, table, mapping, landlord, config, tokens)
             rows = Rows(parsed.reset_index(drop=True))
             rows.malformed = malformed
-            _check(rows, src, table, config, problems)
+            _check(rows, frame.reset_index(drop=True), src, table, config, problems)
             data.tables.setdefault(table, []).append((src, rows))
             data.accounts[f"{table}/{src.name}"] = account
     return data
@@ -345,6 +347,89 @@ PANEL_SCHEMA = pa.schema([("landlord", pa.string()), ("tenancy_id", pa.string())
                           ("rent_due", pa.float64()), ("arrears", pa.float64())])
 
 
+def _distinct(array: pa.Array, rule) -> tuple[np.ndarray, tuple]:
+    """Apply a column rule (a function of a pandas Series) to the distinct values of an
+    arrow column only; return the row -> distinct index and the rule's outputs."""
+    encoded = pc.dictionary_encode(array.fill_null(""))
+    index = encoded.indices.to_numpy(zero_copy_only=False)
+    return index, rule(pd.Series(encoded.dictionary.to_numpy(zero_copy_only=False), dtype="string"))
+
+
+def _panel_numbers(array: pa.Array, decimal: str, tokens: nz.Tokens) -> tuple[np.ndarray, np.ndarray]:
+    """Amounts of a panel column: vectorised for plain numbers, the number rule for the rest."""
+    text = pc.utf8_trim_whitespace(array.fill_null(""))
+    plain = (pc.replace_substring(pc.replace_substring(text, ".", ""), ",", ".") if decimal == ","
+             else pc.replace_substring(text, ",", ""))
+    ok = pc.match_substring_regex(plain, r"^-?\d+(\.\d+)?$").to_numpy(zero_copy_only=False)
+    values = pc.cast(pc.if_else(pa.array(ok), plain, pa.scalar(None, pa.string())), pa.float64())
+    values = values.to_numpy(zero_copy_only=False)
+    why = np.full(len(values), None, dtype=object)
+    slow = np.flatnonzero(~ok)
+    if len(slow):
+        parsed, problems = nz.numbers(pd.Series(text.take(pa.array(slow)).to_numpy(zero_copy_only=False),
+                                                dtype="string"), tokens, decimal)
+        values[slow] = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+        why[slow] = problems.to_numpy(dtype=object)
+    return values, why
+
+
+def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.Tokens, pseudo: Pseudonymiser,
+                 tenancy_ids: set[str], codes: dict[str, int]) -> tuple[dict, pd.DataFrame]:
+    """One batch of the rent panel, parsed and checked with arrow and numpy: the same
+    rules as `parse` and `schema.plausibility`, without a row ever becoming a Python object."""
+    landlord, mapping = src.landlord, src.mapping
+    p = config.plausibility
+    lo, hi = (pd.Timestamp(d) for d in config.period())
+    rows = batch[readers.ROW]
+    problems: list[tuple[np.ndarray, str, str]] = []   # (row mask, field, reason)
+
+    idx, (refs, ref_why) = _distinct(batch["tenancy_ref"], lambda u: nz.refs(u, tokens))
+    tid_u = pseudo.many("tenancy", landlord + "|" + refs).to_numpy(dtype=object)
+    ref_bad = np.where(refs.isna().to_numpy(), "required value missing", ref_why.to_numpy(dtype=object))
+    known_u = np.array([t in tenancy_ids for t in tid_u], dtype=bool)
+    code_u = np.array([codes.setdefault(t, len(codes)) if ok else -1 for t, ok in zip(tid_u, known_u)], dtype=np.int64)
+    problems.append((pd.notna(ref_bad)[idx], "tenancy_ref", ref_bad[idx]))
+    problems.append((pd.isna(ref_bad)[idx] & ~known_u[idx], "tenancy_ref",
+                     np.array("tenancy not in the landlord's tenancies export", dtype=object)))
+
+    midx, (months, month_why) = _distinct(batch["month"], lambda u: nz.dates(u, mapping.month_formats, tokens,
+                                                                               month=True))
+    month_bad = np.where(months.isna().to_numpy() & month_why.isna().to_numpy(), "required value missing",
+                         month_why.to_numpy(dtype=object))
+    outside = months.notna().to_numpy() & ~months.between(lo, hi).to_numpy()
+    month_bad = np.where(outside, f"month outside {lo.date()} to {hi.date()}", month_bad)
+    problems.append((pd.notna(month_bad)[midx], "month", month_bad[midx]))
+
+    arrears, arrears_why = _panel_numbers(batch["arrears"], mapping.decimal, tokens)
+    limit = p["max_abs_rent_balance"]
+    arrears_why = np.where(pd.isna(arrears_why) & np.isnan(arrears), "required value missing", arrears_why)
+    arrears_why = np.where(np.abs(np.nan_to_num(arrears)) > limit, f"balance beyond +/-{limit}", arrears_why)
+    problems.append((pd.notna(arrears_why), "arrears", arrears_why))
+    rent, rent_why = _panel_numbers(batch["rent_due"], mapping.decimal, tokens)
+    bad_rent = ~np.isnan(rent) & ((rent < 0) | (rent > p["max_monthly_rent"]))
+    rent_why = np.where(bad_rent, f"rent outside 0 to {p['max_monthly_rent']}", rent_why)
+    problems.append((pd.notna(rent_why), "rent_due", rent_why))
+
+    rejected = np.zeros(len(rows), dtype=bool)
+    found = []
+    for mask, field_name, reason in problems:
+        where = np.flatnonzero(mask)
+        if not len(where):
+            continue
+        rejected[where] = True
+        value = (["<tenancy_ref withheld>"] * len(where) if field_name == "tenancy_ref"
+                 else batch[field_name].take(pa.array(where)).to_pylist())
+        found.append(pd.DataFrame({"landlord": landlord, "table": "rent_accounts", "file": src.name,
+                                   "row": rows[where], "column": mapping.columns.get(field_name), "field": field_name,
+                                   "value": value, "reason": reason[where] if reason.ndim else reason.item()}))
+    keep = ~rejected
+    month_days = months.to_numpy(dtype="datetime64[D]").astype(np.int64)
+    kept = {"code": code_u[idx][keep], "month": month_days[midx][keep].astype(np.int32), "rent": rent[keep],
+            "arrears": arrears[keep], "row": rows[keep]}
+    rejects = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=REJECT_COLUMNS)
+    return kept, rejects
+
+
 def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo: Pseudonymiser,
                   tenancy_ids: set[str], out: Path) -> None:
     """Parse the panel batch by batch, keeping only compact numeric arrays, then drop
@@ -356,34 +441,21 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
     files: list[FileAccount] = []
     for file_no, src in enumerate(data.panel):
         account = FileAccount(landlord.id, "rent_accounts", src.name, src.sha256())
-        kept_before = sum(len(a) for a in parts["row"])
-        for frame, malformed in readers.batches(src, required):
-            account.rows_in += len(frame) + len(malformed)
+        for batch, malformed in readers.batches(src, required, arrow=True):
+            account.rows_in += len(batch[readers.ROW]) + len(malformed)
             account.rejected += len(malformed)
             if malformed:
                 data.panel_rejects.append(_reject_frame(landlord.id, "rent_accounts", src.name, malformed))
-            parsed, problems = parse(frame, "rent_accounts", src.mapping, landlord, config, tokens)
-            rows = Rows(parsed.reset_index(drop=True))
-            _check(rows, src, "rent_accounts", config, problems)
-            f = rows.frame
-            f["tenancy_id"] = pseudo.many("tenancy", landlord.id + "|" + f["tenancy_ref"])
-            orphan = rows.kept & ~f["tenancy_id"].isin(tenancy_ids)
-            rows.reject(f.index[orphan], src.mapping.columns["tenancy_ref"],
-                        "tenancy not in the landlord's tenancies export", "tenancy_ref",
-                        pd.Series("<tenancy_ref withheld>", index=f.index))
-            data.panel_rejects.append(_rows_rejects(landlord.id, "rent_accounts", src, rows))
-            account.rejected += int(rows.status.eq("rejected").sum())
-            k = f.loc[rows.kept]
-            for t in k["tenancy_id"].unique():
-                codes.setdefault(t, len(codes))
-            parts["code"].append(pd.Index(list(codes)).get_indexer(k["tenancy_id"]).astype(np.int64))
-            parts["month"].append(k["month"].to_numpy(dtype="datetime64[D]").astype(np.int32))
-            parts["rent"].append(k["rent_due"].to_numpy(dtype=np.float64, na_value=np.nan))
-            parts["arrears"].append(k["arrears"].to_numpy(dtype=np.float64, na_value=np.nan))
+            kept, rejects = _panel_batch(batch, src, config, tokens, pseudo, tenancy_ids, codes)
+            if len(rejects):
+                data.panel_rejects.append(rejects[REJECT_COLUMNS])
+                account.rejected += rejects["row"].nunique()
+            account.kept += len(kept["row"])    # before repeated months are merged
             # file number in the high bits: rows of a later file sort after an earlier one's
-            parts["row"].append(k[readers.ROW].to_numpy(dtype=np.int64) + (file_no << 40))
+            kept["row"] = kept["row"] + (file_no << 40)
+            for k, v in kept.items():
+                parts[k].append(v)
         account.ignored_columns = src.ignored
-        account.kept = sum(len(a) for a in parts["row"]) - kept_before   # before repeats are merged
         data.accounts[f"rent_accounts/{src.name}"] = account
         files.append(account)
     arrays = {k: (np.concatenate(v) if v else np.array([], dtype=np.int64)) for k, v in parts.items()}

@@ -209,11 +209,16 @@ def _frame(src: Source, table: pa.Table, first_row: int, invalid_lines: set[int]
     for canonical in src.absent_optional:
         data[canonical] = pd.Series([""] * table.num_rows, dtype="string")
     frame = pd.DataFrame(data)
-    rows = np.arange(first_row, first_row + table.num_rows + len(invalid_lines), dtype=np.int64)
-    if invalid_lines:
-        rows = rows[~np.isin(rows, list(invalid_lines))][: table.num_rows]
-    frame[ROW] = rows[: table.num_rows]
+    frame[ROW] = _row_numbers(first_row, table.num_rows, invalid_lines)
     return frame
+
+
+def _row_numbers(first_row: int, n: int, invalid_lines: set[int]) -> np.ndarray:
+    """Line numbers of the n rows read from `first_row` on, skipping malformed lines."""
+    rows = np.arange(first_row, first_row + n + len(invalid_lines), dtype=np.int64)
+    if invalid_lines:
+        rows = rows[~np.isin(rows, list(invalid_lines))]
+    return rows[:n]
 
 
 def _invalid_rows(src: Source, invalid: list) -> tuple[set[int], list[dict]]:
@@ -245,8 +250,9 @@ def read_csv(src: Source) -> tuple[pd.DataFrame, list[dict]]:
     return _frame(src, table, src.header_line + 1, lines), rejects
 
 
-def read_csv_batches(src: Source) -> Iterator[tuple[pd.DataFrame, list[dict]]]:
-    """Stream a large CSV (the rent-account panel) batch by batch."""
+def read_csv_batches(src: Source, arrow: bool = False) -> Iterator[tuple[pd.DataFrame | dict, list[dict]]]:
+    """Stream a large CSV (the rent-account panel) batch by batch; with `arrow`, each
+    batch is a dict of canonical field -> pyarrow string array, plus ROW -> row numbers."""
     invalid: list = []
     read, parse, convert = _csv_options(src, invalid)
     read.use_threads = False   # row numbers of malformed rows stay exact
@@ -264,9 +270,16 @@ def read_csv_batches(src: Source) -> Iterator[tuple[pd.DataFrame, list[dict]]]:
             raise _arrow_problem(src, exc) from None
         lines, rejects = _invalid_rows(src, invalid)
         invalid.clear()
-        frame = _frame(src, pa.Table.from_batches([batch]), next_row, lines)
+        table = pa.Table.from_batches([batch])
+        if arrow:
+            out = {c: table.column(f"c{i}").combine_chunks() for c, i in src.positions.items()}
+            for c in src.absent_optional:
+                out[c] = pa.nulls(table.num_rows, pa.string()).fill_null("")
+            out[ROW] = _row_numbers(next_row, table.num_rows, lines)
+        else:
+            out = _frame(src, table, next_row, lines)
         next_row += batch.num_rows + len(lines)
-        yield frame, rejects
+        yield out, rejects
 
 
 # --- XLSX ----------------------------------------------------------------------------
@@ -356,12 +369,16 @@ def read(src: Source, required: set[str]) -> tuple[pd.DataFrame, list[dict]]:
     return read_csv(src)
 
 
-def batches(src: Source, required: set[str]) -> Iterator[tuple[pd.DataFrame, list[dict]]]:
-    """Like `read`, in batches, for files too large to hold as text."""
+def batches(src: Source, required: set[str], arrow: bool = False) -> Iterator[tuple[pd.DataFrame | dict, list[dict]]]:
+    """Like `read`, in batches, for files too large to hold as text (see read_csv_batches)."""
     if src.mapping.format == "xlsx":
-        yield read(src, required)
+        frame, malformed = read(src, required)
+        if arrow:
+            frame = {c: (pa.array(frame[c].to_numpy(dtype=object), pa.string()) if c != ROW else frame[c].to_numpy())
+                     for c in frame.columns}
+        yield frame, malformed
         return
     _prepare_csv(src, required)
-    yield from read_csv_batches(src)
+    yield from read_csv_batches(src, arrow)
 
 

@@ -87,7 +87,8 @@ def load_or_create(path: Path | str | None = None) -> tuple[Pseudonymiser, bool]
             raise UserError(f"the pseudonymisation secret {path} can be read by other users; restrict it with: "
                             f"chmod 600 {path}")
         return Pseudonymiser(key), False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
     key = secrets.token_bytes(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as fh:

@@ -261,7 +261,10 @@ def _rest(config, params, rng, people, truth, data_end, hood_effect) -> Programm
     truth["business_survival"] = {"model": "exponential", "survival_12m": biz["survival_12m"],
                                   "survival_6m": float(biz["survival_12m"] ** 0.5),
                                   "survival_18m": float(biz["survival_12m"] ** 1.5),
-                                  "survival_12m_sample": float((life > 365).mean()) if len(life) else None}
+                                  **{f"survival_{m}m_sample": float((life > m * 30.44).mean()) if len(life) else None
+                                     for m in (6, 12, 18)},
+                                  "note": "the *_sample values are what this sample realised: with few businesses "
+                                          "they stray from the planted rate, and intervals are checked against them"}
     truth["business_share_of_employment"] = params["employment"]["business_share"]
 
     # questionnaires: entry and 6 months; response depends on employment (non-response is not random)

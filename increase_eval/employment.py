@@ -1,0 +1,62 @@
+"""Employment outcomes: rates at exit, at 6 months and within 12 months of training, time
+to employment, and what is associated with it (a logistic model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import indicators, models
+
+MEASURES = ["exit", "6m", "12m"]
+
+
+def outcome_rates(p: pd.DataFrame, data_end) -> pd.DataFrame:
+    e = indicators.employment_outcomes(p, data_end)
+    rows = []
+    for m in MEASURES:
+        t = indicators.rate_table(e, f"employed_{m}", eligible=f"eligible_{m}")
+        rows.append({"measure": m, **t.iloc[0].to_dict()})
+    return pd.DataFrame(rows)
+
+
+def rates_by(p: pd.DataFrame, data_end, by: str, measure: str = "6m") -> pd.DataFrame:
+    e = indicators.employment_outcomes(p, data_end)
+    return indicators.rate_table(e, f"employed_{measure}", by=by, eligible=f"eligible_{measure}")
+
+
+def time_to_employment(p: pd.DataFrame, data_end) -> pd.DataFrame:
+    """Kaplan-Meier of days from training start to employment, censored at the exports'
+    date; people who never started training are left out."""
+    s = p[p["training_start_date"].notna()]
+    end = pd.Timestamp(data_end)
+    followed = (end - s["training_start_date"]).dt.days
+    event = s["employment_date"].notna() & (s["days_to_employment"] >= 0)
+    days = np.where(event, s["days_to_employment"].astype(float), followed.astype(float))
+    return models.kaplan_meier(days, event.to_numpy())
+
+
+def model_frame(p: pd.DataFrame, data_end) -> pd.DataFrame:
+    e = indicators.employment_outcomes(p, data_end)
+    d = e[e["eligible_12m"]].copy()
+    d["employed"] = d["employed_12m"].astype(float)
+    d["woman"] = (d["sex"] == "F").astype(float).where(d["sex"].notna())
+    return d
+
+
+def odds_ratios(p: pd.DataFrame, data_end) -> models.Logit:
+    """Employment within 12 months of training start on dosage (training sessions),
+    barriers, age and sex, with landlord as area where several are pooled; errors
+    robust to clustering by neighbourhood."""
+    d = model_frame(p, data_end)
+    formula = "employed ~ training_sessions_n + barriers_n + age_at_entry + woman"
+    if d["landlord"].nunique() > 1:
+        formula += " + C(landlord)"
+    return models.logit_odds_ratios(d, formula, cluster="neighbourhood_id")
+
+
+def contract_types(p: pd.DataFrame) -> pd.DataFrame:
+    jobs = p[p["job"].astype(bool)]
+    t = jobs["contract_type"].fillna("unknown").value_counts().rename_axis("contract_type").reset_index(name="people")
+    t["share"] = t["people"] / t["people"].sum() if len(t) else np.nan
+    return t

@@ -1,0 +1,137 @@
+"""Indicators: counts, rates with Wilson intervals, the pathway funnel, employment at
+exit and at 6 months (the EU's immediate and longer-term results), the ESF participant
+profile, target attainment and data completeness."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+ESF_INDICATORS = ["unemployed", "long_term_unemployed", "inactive", "under_25", "over_54", "disability",
+                  "single_parent", "no_qualification", "women", "ethnic_minority"]
+STAGES = ["engaged", "assessed", "training_started", "training_completed", "outcome"]
+
+
+def wilson(k, n, level: float = 0.95):
+    """Wilson score interval for k successes in n trials: (rate, lower, upper); arrays welcome.
+    Better than the normal approximation for small n and rates near 0 or 1."""
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    z = stats.norm.ppf(0.5 + level / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return p, centre - half, centre + half
+
+
+def rate_table(frame: pd.DataFrame, flag: str, by: str | list[str] | None = None,
+               eligible: str | None = None) -> pd.DataFrame:
+    """n (eligible people), k (flag true), rate and its 95% Wilson interval, overall or by group."""
+    d = frame if eligible is None else frame[frame[eligible].fillna(False).astype(bool)]
+    d = d[d[flag].notna()]
+    if by is None:
+        g = pd.DataFrame({"n": [len(d)], "k": [int(d[flag].astype(bool).sum())]})
+    else:
+        g = d.groupby(by, dropna=False, observed=True)[flag].agg(n="size", k=lambda s: int(s.astype(bool).sum()))
+        g = g.reset_index()
+    g["rate"], g["lower"], g["upper"] = wilson(g["k"], g["n"])
+    return g
+
+
+def employment_outcomes(p: pd.DataFrame, data_end) -> pd.DataFrame:
+    """Adds the outcome flags used by the employment analysis, each with the people it can
+    be measured for (follow-up long enough before the exports' date):
+    - at exit: employment within 4 weeks of leaving (EU immediate result);
+    - at 6 months: employment within 6 months of leaving (EU longer-term result);
+    - within 12 months of starting training (the model's outcome)."""
+    end = pd.Timestamp(data_end)
+    out = p.copy()
+    emp = out["employment_date"]
+    for name, origin, days in (("exit", out["exit_date"], 28), ("6m", out["exit_date"], 183),
+                               ("12m", out["training_start_date"], 365)):
+        eligible = origin.notna() & (origin + pd.Timedelta(days=days) <= end)
+        out[f"eligible_{name}"] = eligible
+        out[f"employed_{name}"] = (emp.notna() & (emp <= origin + pd.Timedelta(days=days))).where(eligible)
+    return out
+
+
+def funnel(p: pd.DataFrame) -> pd.DataFrame:
+    """People reaching each stage of the pathway (a stage counts everyone beyond it too)."""
+    reached = {
+        "engaged": np.ones(len(p), dtype=bool),
+        "assessed": p["assessment_date"].notna() | p["training_start_date"].notna(),
+        "training_started": p["training_start_date"].notna(),
+        "training_completed": p["training_completed"].fillna(False).astype(bool),
+        "outcome": (p["employment"] | p["further_training"]).astype(bool),
+    }
+    n = len(p)
+    rows = [{"stage": s, "people": int(np.asarray(reached[s]).sum())} for s in STAGES]
+    table = pd.DataFrame(rows)
+    table["share_of_engaged"] = table["people"] / n if n else np.nan
+    return table
+
+
+def esf_profile(p: pd.DataFrame, under: int = 25, over: int = 54) -> pd.DataFrame:
+    """Share of participants with each ESF-style indicator, among those for whom it is known."""
+    flags = pd.DataFrame({
+        "unemployed": p["employment_status"].eq("unemployed").where(p["employment_status"].notna()),
+        "long_term_unemployed": p["employment_status"].eq("long_term_unemployed").where(p["employment_status"].notna()),
+        "inactive": p["employment_status"].eq("inactive").where(p["employment_status"].notna()),
+        "under_25": (p["age_at_entry"] < under).where(p["age_at_entry"].notna()),
+        "over_54": (p["age_at_entry"] > over).where(p["age_at_entry"].notna()),
+        "disability": p["disability"], "single_parent": p["single_parent"], "no_qualification": p["no_qualification"],
+        "women": p["sex"].eq("F").where(p["sex"].notna()), "ethnic_minority": p["ethnic_minority"],
+    })
+    rows = []
+    for name in ESF_INDICATORS:
+        col = flags[name].dropna().astype(bool)
+        rows.append({"indicator": name, "known": len(col), "k": int(col.sum())})
+    t = pd.DataFrame(rows)
+    t["rate"], t["lower"], t["upper"] = wilson(t["k"], t["known"])
+    return t
+
+
+def targets(p: pd.DataFrame, config_targets: dict) -> pd.DataFrame:
+    """Achievement against the programme targets (config/programme.yml, `targets.use`)."""
+    which = config_targets[config_targets["use"]]
+    achieved = {"trained": int(p["training_start_date"].notna().sum()),
+                "into_employment": int(p["employment"].sum()),
+                "of_which_business_creation": int(p["business"].sum()),
+                "new_businesses": int(p["business"].sum())}
+    rows = [{"target": k, "target_value": v, "achieved": achieved[k]} for k, v in which.items() if k in achieved]
+    t = pd.DataFrame(rows)
+    t["attainment"] = t["achieved"] / t["target_value"]
+    return t
+
+
+def completeness(frame: pd.DataFrame, columns: list[str], by: str = "landlord") -> pd.DataFrame:
+    """Share of rows with a value, per column and group."""
+    known = frame[columns].notna()
+    known[by] = frame[by]
+    return known.groupby(by).mean().reset_index()
+
+
+def accounting(manifest: dict, landlords: list[str]) -> pd.DataFrame:
+    """The manifest's row accounting per landlord and table."""
+    rows = []
+    for lid in landlords:
+        for f in manifest["landlords"].get(lid, {}).get("files", []):
+            rows.append({k: f[k] for k in ("landlord", "table", "file", "rows_in", "kept", "rejected", "merged")})
+    return pd.DataFrame(rows, columns=["landlord", "table", "file", "rows_in", "kept", "rejected", "merged"])
+
+
+def reject_reasons(rejects: pd.DataFrame) -> pd.DataFrame:
+    """Rows rejected, by reason (a row with several problems counts under each)."""
+    if rejects.empty:
+        return pd.DataFrame(columns=["reason", "rows"])
+    t = rejects.drop_duplicates(["landlord", "file", "row", "reason"]).groupby("reason").size()
+    return t.sort_values(ascending=False).rename_axis("reason").reset_index(name="rows")
+
+
+def by_area(p: pd.DataFrame) -> pd.DataFrame:
+    """Engaged, trained and completed people by landlord and neighbourhood."""
+    g = p.assign(trained=p["training_start_date"].notna(), completed=p["training_completed"].fillna(False).astype(bool))
+    return (g.groupby(["landlord", "neighbourhood_id"])
+            .agg(engaged=("person_id", "size"), trained=("trained", "sum"), completed=("completed", "sum"))
+            .astype(int).reset_index())

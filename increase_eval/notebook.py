@@ -1,0 +1,137 @@
+"""What a notebook needs: check its parameters, load its entity's data, and show text,
+tables and figures in the reader's language, with disclosure control on every table."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import config as cfg, data, disclosure, text, value
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config"
+
+
+@dataclass
+class Context:
+    entity: str
+    lang: str
+    t: text.Text
+    data: data.Dataset
+    config: cfg.Config
+    values: dict
+
+    @property
+    def k(self) -> int:
+        return int(self.config.programme["thresholds"]["disclosure_k"])
+
+    @property
+    def data_end(self) -> pd.Timestamp:
+        return pd.Timestamp(self.config.programme["programme"]["data_end"])
+
+    @property
+    def entity_name(self) -> str:
+        if self.entity in data.GROUPS:
+            return self.t(f"entities.{self.entity}")
+        return self.config.landlords[self.entity].name
+
+    def landlord_name(self, landlord_id: str) -> str:
+        return self.config.landlords[landlord_id].name
+
+    def neighbourhood_name(self, neighbourhood_id: str) -> str:
+        names = self.data.neighbourhoods.set_index("neighbourhood_id")["name"]
+        return names.get(neighbourhood_id, neighbourhood_id)
+
+    def currencies(self) -> dict[str, list[str]]:
+        """Landlords of this entity by currency: amounts in pounds and euros are never pooled."""
+        out: dict[str, list[str]] = {}
+        for l in self.data.landlords:
+            out.setdefault(self.config.landlords[l].currency, []).append(l)
+        return out
+
+    # --- display -----------------------------------------------------------------------------
+    def _show(self, markup: str) -> None:
+        from IPython.display import HTML, display
+        display(HTML(markup))
+
+    def heading(self, key: str, level: int = 2, **kw) -> None:
+        self._show(f"<h{level}>{html.escape(self.t(key, **kw))}</h{level}>")
+
+    def say(self, key: str, **kw) -> None:
+        self._show(f"<p>{html.escape(self.t(key, **kw))}</p>")
+
+    def count(self, n: int) -> str:
+        """A count as a reader may see it: `<k` when 1 to k-1."""
+        return f"<{self.k}" if 0 < n < self.k else self.t.number(n)
+
+    def rate(self, k: int, n: int) -> str:
+        """A rate with its interval, or a dash when it would reveal a count under k."""
+        from .indicators import wilson
+
+        if n < self.k or 0 < k < self.k or 0 < n - k < self.k:
+            return "–"
+        p, lo, hi = wilson(k, n)
+        return f"{self.t.pct(float(p))} {self.t.interval(float(lo), float(hi))}"
+
+    def table(self, frame: pd.DataFrame, headers: dict[str, str], counts=(), rates: dict | None = None,
+              percents=(), decimals: dict | None = None, labels: dict | None = None, caption: str | None = None):
+        """Show `frame` with translated headers (`headers`: column -> string key), counts
+        1..k-1 shown as `<k`, rates (rate -> (denominator, numerator)) blanked with their
+        intervals when they would reveal such a count, numbers formatted for the language.
+        `labels` maps a column to a label group in the strings, or to a function."""
+        shown = frame.copy()
+        for col, group in (labels or {}).items():
+            shown[col] = shown[col].map(group if callable(group) else (lambda v, g=group: self.t.label(g, v)))
+        intervals = {r: tuple(c for c in ("lower", "upper") if c in shown) for r in (rates or {}) if r == "rate"}
+        hidden = disclosure.suppress(shown, self.k, list(counts), rates or {}, intervals)
+        out = pd.DataFrame(index=hidden.index)
+        for col in headers:
+            fmt = (self.t.pct if col in percents else
+                   (lambda v, d=(decimals or {}).get(col, 0): self.t.number(v, d)))
+            out[self.t(headers[col])] = [v if isinstance(v, str) else ("–" if v is None or pd.isna(v) else fmt(v))
+                                         for v in hidden[col]]
+        cap = f"<caption>{html.escape(self.t(caption))}</caption>" if caption else ""
+        self._show(out.to_html(index=False, escape=True, border=0, classes="report-table").replace(
+            '<table border="0" class="dataframe report-table">', f'<table class="report-table">{cap}', 1))
+        # returns nothing: a returned frame would be shown again, raw, as a cell's last value
+
+    def figure(self, fig_alt) -> None:
+        import matplotlib.pyplot as plt
+
+        fig, alt = fig_alt
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", bbox_inches="tight")
+        plt.close(fig)
+        data64 = base64.b64encode(buf.getvalue()).decode("ascii")
+        self._show(f'<figure><img src="data:image/png;base64,{data64}" alt="{html.escape(alt, quote=True)}" '
+                   f'style="max-width:100%"/></figure>')
+
+    def banner(self) -> None:
+        """The header every notebook starts with: entity, data snapshot, synthetic mark."""
+        m = self.data.manifest
+        self._show(f"<p><strong>{html.escape(self.entity_name)}</strong> · "
+                   f"{html.escape(self.t('common.snapshot', snapshot=m['snapshot'], version=m['code_version']))}</p>")
+        if self.data.synthetic:
+            self._show(f'<p class="synthetic-banner" style="background:#E69F00;padding:0.5em;font-weight:bold">'
+                       f"{html.escape(self.t('common.synthetic'))}</p>")
+
+
+def setup(landlord: str, lang: str, processed: str | Path, config_dir: str | Path | None = None) -> Context:
+    """Check the parameters (failing at once with the valid values) and load the data."""
+    config_dir = Path(config_dir or os.environ.get("INCREASE_EVAL_CONFIG") or DEFAULT_CONFIG)
+    processed = Path(processed)
+    if not processed.is_absolute() and not processed.exists():   # relative to notebooks/, as in JupyterLab
+        processed = DEFAULT_CONFIG.parent / "notebooks" / processed
+    conf = cfg.load(config_dir)
+    valid = data.entities(conf)
+    if landlord not in valid:
+        raise ValueError(f"unknown landlord '{landlord}'; valid values: {', '.join(valid)}")
+    if lang not in text.LANGUAGES:
+        raise ValueError(f"unknown language '{lang}'; valid values: {', '.join(text.LANGUAGES)}")
+    return Context(landlord, lang, text.load(config_dir, lang), data.load(processed, landlord, conf), conf,
+                   value.load_values(config_dir))

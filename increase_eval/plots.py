@@ -1,0 +1,134 @@
+"""Figures: one theme, the Okabe-Ito colour-blind-safe palette, units on every axis, a
+title that states the finding. Each function returns (figure, alternative text); all
+words come from the caller (already in the reader's language)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+# Okabe & Ito (2008), safe for the common colour-vision deficiencies
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
+THEME = {
+    "figure.figsize": (7.5, 4.2), "figure.dpi": 100, "savefig.dpi": 100, "font.size": 10,
+    "axes.titlesize": 11, "axes.titleweight": "bold", "axes.spines.top": False, "axes.spines.right": False,
+    "axes.grid": True, "grid.alpha": 0.3, "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "legend.frameon": False,
+}
+plt.rcParams.update(THEME)
+
+
+def _fig(title: str):
+    fig, ax = plt.subplots()
+    ax.set_title(title, loc="left")
+    return fig, ax
+
+
+def funnel(stages: list[str], people: list[float], title: str, xlabel: str):
+    fig, ax = _fig(title)
+    y = np.arange(len(stages))[::-1]
+    ax.barh(y, people, color=PALETTE[0])
+    ax.set_yticks(y, stages)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    alt = f"{title}. " + "; ".join(f"{s}: {int(n)}" for s, n in zip(stages, people) if not np.isnan(n))
+    return fig, alt
+
+
+def rates(labels: list[str], rate, lower, upper, title: str, xlabel: str, reference: float | None = None,
+          reference_label: str | None = None):
+    """Dot-and-interval chart of rates (0-1) by group."""
+    fig, ax = _fig(title)
+    y = np.arange(len(labels))[::-1]
+    r, lo, hi = (np.asarray(v, dtype=float) * 100 for v in (rate, lower, upper))
+    ax.errorbar(r, y, xerr=[r - lo, hi - r], fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=3)
+    if reference is not None:
+        ax.axvline(reference * 100, color=PALETTE[3], linestyle="--", label=reference_label)
+        ax.legend(loc="lower right")
+    ax.set_yticks(y, labels)
+    ax.set_xlabel(xlabel)
+    ax.set_xlim(0, max(100, np.nanmax(hi) if len(hi) else 100))
+    fig.tight_layout()
+    alt = f"{title}. " + "; ".join(f"{l}: {v:.0f}% ({a:.0f}-{b:.0f})" for l, v, a, b in zip(labels, r, lo, hi)
+                                   if not np.isnan(v))
+    return fig, alt
+
+
+def survival(curves: dict[str, pd.DataFrame], title: str, xlabel: str, ylabel: str, cumulative: bool = False):
+    """Kaplan-Meier step curves with their intervals; `cumulative` shows 1 - S (share
+    who had the event)."""
+    fig, ax = _fig(title)
+    for i, (name, c) in enumerate(curves.items()):
+        s, lo, hi = c["survival"], c["lower"], c["upper"]
+        if cumulative:
+            s, lo, hi = 1 - s, 1 - hi, 1 - lo
+        ax.step(c["time"], s * 100, where="post", color=PALETTE[i], label=name)
+        ax.fill_between(c["time"], lo * 100, hi * 100, step="post", color=PALETTE[i], alpha=0.2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 100)
+    if len(curves) > 1:
+        ax.legend()
+    fig.tight_layout()
+    return fig, f"{title}. {xlabel}; {ylabel}."
+
+
+def forest(labels: list[str], estimate, lower, upper, title: str, xlabel: str):
+    """Odds ratios on a log scale with a line at 1 (no association)."""
+    fig, ax = _fig(title)
+    y = np.arange(len(labels))[::-1]
+    e, lo, hi = (np.asarray(v, dtype=float) for v in (estimate, lower, upper))
+    ax.errorbar(e, y, xerr=[e - lo, hi - e], fmt="s", color=PALETTE[0], capsize=3)
+    ax.axvline(1, color="grey", linestyle="--")
+    ax.set_xscale("log")
+    ax.set_yticks(y, labels)
+    ax.set_xlabel(xlabel)
+    fig.tight_layout()
+    alt = f"{title}. " + "; ".join(f"{l}: {v:.2f} ({a:.2f}-{b:.2f})" for l, v, a, b in zip(labels, e, lo, hi))
+    return fig, alt
+
+
+def event_study(table: pd.DataFrame, title: str, xlabel: str, ylabel: str):
+    fig, ax = _fig(title)
+    t = table["event_time"].astype(float)
+    ax.axhline(0, color="grey")
+    ax.axvline(-0.5, color=PALETTE[3], linestyle="--")
+    ax.fill_between(t, table["lower"], table["upper"], color=PALETTE[0], alpha=0.2)
+    ax.plot(t, table["estimate"], "o-", color=PALETTE[0])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    return fig, f"{title}. {xlabel}; {ylabel}."
+
+
+def tornado(labels: list[str], at_low, at_high, base: float, title: str, xlabel: str, low_label: str,
+            high_label: str):
+    fig, ax = _fig(title)
+    y = np.arange(len(labels))[::-1]
+    lo, hi = np.asarray(at_low, float), np.asarray(at_high, float)
+    ax.barh(y, lo - base, left=base, color=PALETTE[1], label=low_label)
+    ax.barh(y, hi - base, left=base, color=PALETTE[0], label=high_label)
+    ax.axvline(base, color="black")
+    ax.set_yticks(y, labels)
+    ax.set_xlabel(xlabel)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    alt = f"{title}. " + "; ".join(f"{l}: {a:.2f} to {b:.2f}" for l, a, b in zip(labels, lo, hi))
+    return fig, alt
+
+
+def lines(x, series: dict[str, np.ndarray], title: str, xlabel: str, ylabel: str):
+    fig, ax = _fig(title)
+    for i, (name, values) in enumerate(series.items()):
+        ax.plot(x, values, color=PALETTE[i], label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if len(series) > 1:
+        ax.legend()
+    fig.tight_layout()
+    return fig, f"{title}. {xlabel}; {ylabel}."

@@ -1,0 +1,78 @@
+"""Tenancies and rent arrears: the panel for difference in differences, the units for
+propensity-score matching, and tenancy sustainment.
+
+Treated: tenancies of participants who found work (job or business), from the month
+after their employment date. Comparison: tenancies of non-participants in the same
+neighbourhoods (never treated). Participants who did not find work are left out of both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def arrears_panel(tenancies: pd.DataFrame, panel: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
+    """Monthly arrears with each tenancy's event month (missing for comparison tenancies)."""
+    employed = participants[participants["employment"].astype(bool) & participants["tenancy_id"].notna()]
+    event = employed.set_index("tenancy_id")["employment_date"].dt.to_period("M").dt.to_timestamp()
+    event = event[~event.index.duplicated()]
+    comparison = set(tenancies.loc[~tenancies["participant"].astype(bool), "tenancy_id"])
+    keep = panel["tenancy_id"].isin(comparison) | panel["tenancy_id"].isin(event.index)
+    p = panel.loc[keep, ["landlord", "tenancy_id", "month", "arrears"]].copy()
+    p["month"] = pd.to_datetime(p["month"])
+    p["event_month"] = p["tenancy_id"].map(event)
+    p = p[p["arrears"].notna()]
+    hoods = tenancies.set_index("tenancy_id")["neighbourhood_id"]
+    p["neighbourhood_id"] = p["tenancy_id"].map(hoods)
+    return p.reset_index(drop=True)
+
+
+def matching_units(panel: pd.DataFrame, tenancies: pd.DataFrame, window: int = 12) -> pd.DataFrame:
+    """One row per tenancy: treated flag, covariates measured before the event, and the
+    outcome: mean arrears in the `window` months after the event minus the `window`
+    months before. A comparison tenancy's reference month is the middle of its panel."""
+    p = panel.copy()
+    ref = p["event_month"].copy()
+    mid = p.groupby("tenancy_id")["month"].transform(lambda m: m.min() + (m.max() - m.min()) / 2)
+    ref = ref.fillna(mid.dt.to_period("M").dt.to_timestamp())
+    rel = (p["month"].dt.year * 12 + p["month"].dt.month) - (ref.dt.year * 12 + ref.dt.month)
+    pre = p[(rel >= -window) & (rel <= -1)].groupby("tenancy_id")["arrears"].mean()
+    post = p[(rel >= 1) & (rel <= window)].groupby("tenancy_id")["arrears"].mean()
+    ref_by = ref.groupby(p["tenancy_id"]).first()
+    t = tenancies.set_index("tenancy_id")
+    units = pd.DataFrame({"pre_arrears": pre, "change": post - pre})
+    units["treated"] = p.groupby("tenancy_id")["event_month"].first().notna().reindex(units.index)
+    units["lead_age"] = (ref_by.reindex(units.index).dt.year - t["lead_birth_year"].reindex(units.index)).astype(float)
+    household = t["household_type"].reindex(units.index).fillna("unknown")
+    for h in ("single_parent", "single", "couple_children"):
+        units[f"household_{h}"] = (household == h).astype(float)
+    units["neighbourhood_id"] = t["neighbourhood_id"].reindex(units.index)
+    return units.dropna(subset=["change", "pre_arrears", "lead_age"]).reset_index()
+
+
+def sustainment(tenancies: pd.DataFrame, horizon_days: int, data_end) -> pd.DataFrame:
+    """Share of tenancies still running `horizon_days` after the later of their start and
+    the programme's start, participants against comparison tenancies."""
+    t = tenancies.copy()
+    end = pd.Timestamp(data_end)
+    t["ended"] = t["tenancy_end"].notna() & (t["tenancy_end"] <= end)
+    return t.groupby("participant").agg(tenancies=("tenancy_id", "size"), ended=("ended", "sum")).reset_index()
+
+
+def estimates(tenancies_: pd.DataFrame, panel: pd.DataFrame, participants: pd.DataFrame, window=(-12, 12)):
+    """Difference in differences, its event study and matching, for landlords that share
+    a currency. Returns None when there are no participants' tenancies with a job."""
+    from . import models
+
+    p = arrears_panel(tenancies_, panel, participants)
+    treated = p.loc[p["event_month"].notna(), "tenancy_id"].nunique()
+    if treated < 5 or p["tenancy_id"].nunique() - treated < 5:
+        return None
+    did = models.did(p)
+    events = models.event_study(p, window=window)
+    units = matching_units(p, tenancies_)
+    covariates = ["pre_arrears", "lead_age", "household_single_parent", "household_single", "household_couple_children"]
+    match = models.psm(units, covariates, "change", within="neighbourhood_id")
+    return {"did": did, "event_study": events, "matching": match, "treated": treated,
+            "tenancies": p["tenancy_id"].nunique()}

@@ -1,0 +1,71 @@
+"""Reader-facing text in French and English: strings as data (config/strings/<lang>.yml),
+numbers, percentages, money and dates formatted for the language."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+LANGUAGES = ("fr", "en")
+NBSP = "\u00a0"   # French groups digits with a (no-break) space: 1 234,5
+
+
+class Text:
+    def __init__(self, lang: str, strings: dict):
+        self.lang, self.strings = lang, strings
+
+    def __call__(self, key: str, **values) -> str:
+        node = self.strings
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise KeyError(f"no string '{key}' in config/strings/{self.lang}.yml")
+            node = node[part]
+        return str(node).format(**values) if values else str(node)
+
+    def number(self, x, decimals: int = 0) -> str:
+        if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
+            return "–"
+        text = f"{x:,.{decimals}f}"
+        if self.lang == "fr":
+            text = text.replace(",", NBSP).replace(".", ",")
+        return text
+
+    def pct(self, p, decimals: int = 1) -> str:
+        if p is None or (isinstance(p, float) and np.isnan(p)):
+            return "–"
+        return f"{self.number(100 * p, decimals)}{NBSP}%" if self.lang == "fr" else f"{self.number(100 * p, decimals)}%"
+
+    def interval(self, lo, hi, pct: bool = True, decimals: int = 1) -> str:
+        f = self.pct if pct else (lambda v, d=decimals: self.number(v, d))
+        sep = " ; " if self.lang == "fr" else ", "
+        return f"[{f(lo, decimals)}{sep}{f(hi, decimals)}]"
+
+    def money(self, x, currency: str, decimals: int = 0) -> str:
+        symbol = {"GBP": "£", "EUR": "€"}.get(currency, currency)
+        if self.lang == "fr":
+            return f"{self.number(x, decimals)}{NBSP}{symbol}"
+        return f"{'-' if x < 0 else ''}{symbol}{self.number(abs(x), decimals)}"
+
+    def date(self, d) -> str:
+        if d is None or pd.isna(d):
+            return "–"
+        d = pd.Timestamp(d)
+        return d.strftime("%d/%m/%Y")
+
+    def label(self, group: str, value) -> str:
+        """A category's reader-facing name, e.g. label('sex', 'F') -> 'Women'."""
+        try:
+            return self(f"labels.{group}.{value}")
+        except KeyError:
+            return str(value)
+
+
+def load(config_root: Path | str, lang: str) -> Text:
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language '{lang}'; valid: {', '.join(LANGUAGES)}")
+    path = Path(config_root) / "strings" / f"{lang}.yml"
+    return Text(lang, yaml.safe_load(path.read_text(encoding="utf-8")))

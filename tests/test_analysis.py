@@ -1,0 +1,119 @@
+"""The analysis library against hand-computed values: intervals, indicators, disclosure,
+formats, social value; and the strings the notebooks use exist in both languages."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from increase_eval import disclosure, indicators, text, value
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_wilson_interval_by_hand():
+    # k=5, n=10, z=1.959964: centre (0.5 + z^2/20)/(1 + z^2/10) = 0.5; half-width 0.2634
+    p, lo, hi = indicators.wilson(5, 10)
+    assert (p, lo, hi) == pytest.approx((0.5, 0.2366, 0.7634), abs=1e-4)
+    p, lo, hi = indicators.wilson(0, 20)
+    assert p == 0 and lo == pytest.approx(0, abs=1e-12) and hi == pytest.approx(0.1611, abs=1e-4)
+
+
+def _people():
+    d = pd.Timestamp
+    return pd.DataFrame({
+        "landlord": ["a"] * 4, "person_id": list("wxyz"), "neighbourhood_id": ["n1", "n1", "n2", "n2"],
+        "assessment_date": [d("2019-01-10"), d("2019-01-10"), pd.NaT, d("2020-01-01")],
+        "training_start_date": [d("2019-02-01"), d("2019-02-01"), pd.NaT, d("2023-01-01")],
+        "training_completed": pd.array([True, False, None, False], dtype="boolean"),
+        "exit_date": [d("2019-06-01"), d("2019-06-01"), d("2019-03-01"), pd.NaT],
+        "employment_date": [d("2019-06-20"), d("2019-11-01"), pd.NaT, pd.NaT],
+        "employment": [True, True, False, False], "further_training": [False, False, True, False],
+        "business": [False, True, False, False],
+    })
+
+
+def test_employment_at_exit_and_six_months_count_only_people_followed_long_enough():
+    e = indicators.employment_outcomes(_people(), "2023-06-30").set_index("person_id")
+    assert e["employed_exit"].tolist()[:3] == [True, False, False]     # 19 days after exit; 153; never
+    assert e["employed_6m"].tolist()[:3] == [True, True, False]
+    assert e["eligible_exit"].tolist() == [True, True, True, False]     # z has not left
+    assert e["eligible_12m"].tolist() == [True, True, False, False]     # z started too late to be followed a year
+
+
+def test_funnel_counts_everyone_beyond_a_stage():
+    f = indicators.funnel(_people()).set_index("stage")["people"]
+    assert f.to_dict() == {"engaged": 4, "assessed": 3, "training_started": 3, "training_completed": 1, "outcome": 3}
+
+
+def test_suppression_hides_small_counts_and_the_rates_that_would_reveal_them():
+    t = pd.DataFrame({"n": [100, 3, 50, 10], "k": [40, 1, 2, 0], "rate": [0.4, 1 / 3, 0.04, 0.0]})
+    out = disclosure.suppress(t, 5, ["n", "k"], {"rate": ("n", "k")})
+    assert out["n"].tolist() == [100, "<5", 50, 10]
+    assert out["k"].tolist() == [40, "<5", "<5", 0]
+    assert out["rate"].tolist() == [0.4, None, None, 0.0]
+    # 97 of 100 is as disclosive as 3 of 100: the complement is a small count too
+    out = disclosure.suppress(pd.DataFrame({"n": [100], "k": [97], "rate": [0.97]}), 5, ["n", "k"], {"rate": ("n", "k")})
+    assert out["rate"].tolist() == [None]
+
+
+def test_numbers_and_dates_in_each_language():
+    fr, en = text.Text("fr", {}), text.Text("en", {})
+    assert fr.number(1234.5, 1) == "1\u00a0234,5" and en.number(1234.5, 1) == "1,234.5"
+    assert fr.pct(0.123) == "12,3\u00a0%" and en.pct(0.123) == "12.3%"
+    assert fr.date(pd.Timestamp("2026-11-27")) == "27/11/2026"
+    assert fr.money(-110, "EUR") == "-110\u00a0€" and en.money(-110, "GBP") == "-£110"
+    assert fr.interval(0.1, 0.2) == "[10,0\u00a0% ; 20,0\u00a0%]"
+
+
+def test_present_value_by_hand():
+    a = {"deadweight": 0.15, "displacement": 0.1, "attribution": 0.3, "drop_off": 0.3, "duration_years": 2,
+         "discount_rate": 0.035}
+    net = 10 * 1000 * 0.85 * 0.9 * 0.7
+    expected = net / 1.035 + net * 0.7 / 1.035 ** 2
+    assert value.present_value(10, 1000, a) == pytest.approx(expected)
+
+
+def test_sroi_and_sensitivity_use_the_values_table():
+    values = value.load_values(ROOT / "config")
+    result = value.sroi({"employment": 100}, 1_000_000, values)
+    assert result.ratio == pytest.approx(result.present_value / 1_000_000)
+    swings = value.sensitivity({"employment": 100}, 1_000_000, values)
+    assert set(swings["assumption"]) == set(value.ASSUMPTIONS)
+    dw = swings.set_index("assumption").loc["deadweight"]
+    assert dw["ratio_at_low"] > result.ratio > dw["ratio_at_high"]   # more deadweight, less value
+    assert swings["swing"].is_monotonic_decreasing
+
+
+def _keys(d, prefix=""):
+    out = set()
+    for k, v in d.items():
+        out |= _keys(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}"}
+    return out
+
+
+def test_strings_exist_in_both_languages():
+    en = yaml.safe_load((ROOT / "config/strings/en.yml").read_text(encoding="utf-8"))
+    fr = yaml.safe_load((ROOT / "config/strings/fr.yml").read_text(encoding="utf-8"))
+    assert _keys(en) == _keys(fr)
+
+
+def test_every_string_a_notebook_uses_exists():
+    en = _keys(yaml.safe_load((ROOT / "config/strings/en.yml").read_text(encoding="utf-8")))
+    used, groups = set(), set()
+    for path in (ROOT / "notebooks").glob("0*.ipynb"):
+        source = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
+        used |= set(re.findall(r'"((?:common|cols|quality|reach|engagement|employment|business|value|summary)\.[a-z0-9_]+)"', source))
+        groups |= set(re.findall(r'label\("([a-z_]+)"', source))
+        for mapping in re.findall(r"labels=\{([^}]*)\}", source):
+            groups |= set(re.findall(r'"[a-z_]+":\s*"([a-z_]+)"', mapping))
+    missing = sorted(k for k in used if k not in en)
+    assert len(used) > 100 and missing == []
+    label_groups = {k.split(".")[1] for k in en if k.startswith("labels.")}
+    assert len(groups) > 10 and groups <= label_groups, groups - label_groups

@@ -1,0 +1,110 @@
+"""Every notebook runs with papermill for the partnership and for one landlord, in both
+languages, on the small synthetic programme; produced values are checked against the
+library, and bad parameters fail at once with the valid values."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import papermill as pm
+import pytest
+
+from increase_eval import data, employment, text
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
+RUNS = [("all", "en"), ("all", "fr"), ("archipel_habitat", "fr"), ("archipel_habitat", "en")]
+
+
+def visible_text(nb: dict) -> str:
+    parts = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            d = out.get("data", {}).get("text/html") or ""
+            d = "".join(d) if isinstance(d, list) else d
+            d = re.sub(r'<img[^>]*alt="([^"]*)"[^>]*>', r" \1 ", d)
+            parts.append(html.unescape(re.sub(r"<[^>]+>", " ", d)))
+    return re.sub(r"[ \t\r\n]+", " ", " ".join(parts))   # keep no-break spaces: French formats use them
+
+
+@pytest.fixture(scope="module")
+def executed(prepared, tmp_path_factory):
+    out_dir = tmp_path_factory.mktemp("notebooks")
+    results = {}
+    for entity, lang in RUNS:
+        for path in NOTEBOOKS:
+            out = out_dir / f"{entity}_{lang}_{path.name}"
+            pm.execute_notebook(str(path), str(out), parameters={"landlord": entity, "lang": lang,
+                                                                 "processed": str(prepared.processed)},
+                                kernel_name="python3", cwd=str(ROOT / "notebooks"), progress_bar=False)
+            results[(entity, lang, path.stem)] = json.loads(out.read_text(encoding="utf-8"))
+    return results
+
+
+def test_six_numbered_notebooks_with_a_tagged_parameters_cell_of_defaults_only():
+    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+    for path in NOTEBOOKS:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        tagged = [c for c in cells if "parameters" in c["metadata"].get("tags", [])]
+        assert len(tagged) == 1 and tagged[0] is cells[0]
+        names = re.findall(r"^(\w+) = ", "".join(tagged[0]["source"]), flags=re.M)
+        assert names == ["landlord", "lang", "processed"]
+        assert "(" not in "".join(tagged[0]["source"]).split("#")[0]   # literals only, nothing computed
+
+
+def test_every_notebook_runs_for_each_entity_and_language(executed):
+    assert len(executed) == len(RUNS) * 6
+    for key, nb in executed.items():
+        errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        assert errors == [], key
+        shown = visible_text(nb)
+        banner = "SYNTHETIC DATA" if key[1] == "en" else "DONNÉES SYNTHÉTIQUES"
+        assert banner in shown, key
+
+
+def test_reports_are_in_the_reader_s_language(executed):
+    fr = visible_text(executed[("all", "fr", "06_summary")])
+    en = visible_text(executed[("all", "en", "06_summary")])
+    assert "Synthèse" in fr and "Limites" in fr and "Summary" not in fr
+    assert "Summary" in en and "Limitations" in en
+    assert re.search(r"\d,\d\u00a0%", fr) and re.search(r"\d\.\d%", en)
+
+
+def test_employment_rate_shown_is_the_library_s(executed, prepared, config):
+    d = data.load(prepared.processed, "all", config)
+    six = employment.outcome_rates(d.participants, config.programme["programme"]["data_end"]).set_index("measure").loc["6m"]
+    for lang in ("en", "fr"):
+        t = text.Text(lang, {})
+        shown = visible_text(executed[("all", lang, "03_employment")])
+        row = f"{t.number(six['n'])} {t.number(six['k'])} {t.pct(six['rate'])} {t.pct(six['lower'])} {t.pct(six['upper'])}"
+        assert row in shown, row
+
+
+def test_a_landlord_s_report_counts_only_its_people(executed, prepared, config):
+    d = data.load(prepared.processed, "archipel_habitat", config)
+    shown = visible_text(executed[("archipel_habitat", "en", "02_participants_reach")])
+    assert f"{len(d.participants):,} people were engaged" in shown
+    assert "Southern Housing" not in shown and "Archipel Habitat" in shown
+
+
+def test_unknown_parameters_fail_at_once_with_the_valid_values(prepared, tmp_path):
+    with pytest.raises(pm.PapermillExecutionError) as err:
+        pm.execute_notebook(str(NOTEBOOKS[0]), str(tmp_path / "x.ipynb"), kernel_name="python3", progress_bar=False,
+                            parameters={"landlord": "atlantis", "processed": str(prepared.processed)})
+    assert "unknown landlord 'atlantis'; valid values: all, fr, uk, southern_housing" in str(err.value)
+    with pytest.raises(pm.PapermillExecutionError, match="unknown language 'de'; valid values: fr, en"):
+        pm.execute_notebook(str(NOTEBOOKS[0]), str(tmp_path / "y.ipynb"), kernel_name="python3", progress_bar=False,
+                            parameters={"lang": "de", "processed": str(prepared.processed)})
+
+
+def test_help_notebook_describes_each_parameter():
+    out = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook", str(NOTEBOOKS[2])],
+                         capture_output=True, text=True, check=True).stdout
+    assert re.search(r"landlord: [^\n]*\n\s+\"all\" \(partnership\), \"fr\", \"uk\"", out)
+    assert re.search(r"lang: [^\n]*\n\s+report language: \"en\" or \"fr\"", out)
+    assert re.search(r"processed: [^\n]*\n\s+folder written by `increase-eval prepare`", out)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The project's two commands, for a fresh machine with only Python 3.11+ and pip.
 
-    python3 tasks.py run    # set up, make synthetic data if data/raw has none, run the pipeline
+    python3 tasks.py run    # set up, make synthetic data if data/raw has none, prepare, report
     python3 tasks.py test   # set up, run the whole test suite
 
 Set-up creates (or reuses) a virtual environment in .venv and installs the project into
@@ -54,7 +54,11 @@ def run() -> int:
     raw = ROOT / "data" / "raw"
     if not has_raw_data(raw):
         sh(BIN / "increase-eval", "synth")
-    return subprocess.run([str(BIN / "increase-eval"), "prepare"], cwd=ROOT).returncode
+    prepared = subprocess.run([str(BIN / "increase-eval"), "prepare"], cwd=ROOT).returncode
+    if prepared == 2:          # nothing could be prepared: no report to make
+        return prepared
+    reported = subprocess.run([str(BIN / "increase-eval"), "report"], cwd=ROOT).returncode
+    return prepared or reported
 
 
 def test(pytest_args: list[str]) -> int:

@@ -1,4 +1,4 @@
-"""Command line: `increase-eval synth | prepare`. A thin shell over the library.
+"""Command line: `increase-eval synth | prepare | report`. A thin shell over the library.
 
 User errors print one line and exit 2; a landlord that could not be processed makes the
 run exit 1 after the others are done; tracebacks are for bugs only.
@@ -21,6 +21,7 @@ def _folders(p: argparse.ArgumentParser, *names: str) -> None:
                             "and point here)"),
         "processed": ("data/processed", "where processed tables and manifest.json are written"),
         "config": ("config", "configuration folder (programme.yml, landlords/*.yml, vocabularies.yml)"),
+        "outputs": ("outputs", "where reports, index.html and Excel tables are written"),
     }
     for name in names:
         default, text = helps[name]
@@ -59,6 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None,
                    help="landlords read in parallel processes (default: one per core; 1 reads in this process)")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+
+    r = sub.add_parser("report", help="run the notebooks for every landlord and group, build the HTML reports",
+                       description="Run the six analysis notebooks for each landlord (in its language) and for the "
+                                   "partnership groups all, fr and uk, in parallel processes; write one "
+                                   "self-contained HTML report per entity and language, Excel tables and an index "
+                                   "page. Reports whose data, configuration, notebooks and code did not change are "
+                                   "not made again.")
+    _folders(r, "processed", "outputs", "config")
+    r.add_argument("--landlord", nargs="+", metavar="ID", default=None,
+                   help="only these entities (landlord ids, all, fr, uk; default: every one)")
+    r.add_argument("--lang", choices=["fr", "en"], default=None, help="only reports in this language")
+    r.add_argument("--workers", type=int, default=None, help="reports made at once (default: one per core)")
+    r.add_argument("--force", action="store_true", help="make every report again, changed or not")
+    r.add_argument("--timeout", type=int, default=900, help="seconds one notebook may run (default: 900)")
     return parser
 
 
@@ -86,10 +101,24 @@ def _prepare(args) -> int:
     return 1 if outcome.errors else 0
 
 
+def _report(args) -> int:
+    from . import report
+
+    t0 = time.perf_counter()
+    try:
+        results = report.run(args.processed, args.outputs, args.config, entities=args.landlord, lang=args.lang,
+                             workers=args.workers, force=args.force, timeout=args.timeout)
+    except (ValueError, FileNotFoundError) as exc:
+        raise UserError(str(exc)) from None
+    print(report.summary(results))
+    print(f"Done in {time.perf_counter() - t0:.1f} s; index: {args.outputs / 'index.html'}")
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"synth": _synth, "prepare": _prepare}[args.command](args)
+        return {"synth": _synth, "prepare": _prepare, "report": _report}[args.command](args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -44,7 +44,6 @@ class Dataset:
     neighbourhoods: pd.DataFrame
     rejects: pd.DataFrame
     manifest: dict
-    partnership: pd.DataFrame       # participants of every landlord, for aggregate comparisons
 
     @property
     def synthetic(self) -> bool:
@@ -56,17 +55,20 @@ def load(processed: Path | str, entity: str, config: Config) -> Dataset:
     if not (processed / "manifest.json").is_file():
         raise FileNotFoundError(f"no processed data in {processed}: run 'increase-eval prepare' first")
     mine = landlords_of(entity, config)
-    read = lambda name: pd.read_parquet(processed / f"{name}.parquet")  # noqa: E731
-    everyone = read("participants")
-    people = everyone[everyone["landlord"].isin(mine)].reset_index(drop=True)
-    ids = set(people["person_id"])
-    by_person = lambda t: t[t["person_id"].isin(ids)].reset_index(drop=True)  # noqa: E731
-    by_landlord = lambda t: t[t["landlord"].isin(mine)].reset_index(drop=True)  # noqa: E731
+    def read(name: str, column: str = "landlord", values=mine) -> pd.DataFrame:
+        """Only this entity's rows are ever loaded: by landlord, or for person-level
+        tables by person (a person registered first here may have records from another
+        landlord, and those are theirs)."""
+        return pd.read_parquet(processed / f"{name}.parquet", filters=[(column, "in", list(values))])
+
+    people = read("participants")
+    ids = people["person_id"].tolist()
+    by_person = lambda name: read(name, "person_id", ids)  # noqa: E731
     panel = pd.read_parquet(processed / "rent_accounts", filters=[("landlord", "in", mine)])
     return Dataset(
-        entity=entity, landlords=mine, participants=people, sessions=by_person(read("sessions")),
-        outcomes=by_person(read("outcomes")), businesses=by_person(read("businesses")),
-        questionnaires=by_person(read("questionnaires")), ambassadors=by_person(read("ambassadors")),
-        tenancies=by_landlord(read("tenancies")), rent_accounts=panel,
-        neighbourhoods=by_landlord(read("neighbourhoods")), rejects=by_landlord(read("rejects")),
-        manifest=json.loads((processed / "manifest.json").read_text(encoding="utf-8")), partnership=everyone)
+        entity=entity, landlords=mine, participants=people, sessions=by_person("sessions"),
+        outcomes=by_person("outcomes"), businesses=by_person("businesses"),
+        questionnaires=by_person("questionnaires"), ambassadors=by_person("ambassadors"),
+        tenancies=read("tenancies"), rent_accounts=panel, neighbourhoods=read("neighbourhoods"),
+        rejects=read("rejects"),
+        manifest=json.loads((processed / "manifest.json").read_text(encoding="utf-8")))

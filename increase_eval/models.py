@@ -54,6 +54,14 @@ def logit_odds_ratios(data: pd.DataFrame, formula: str, cluster: str | None = No
                  int(d[cluster].nunique()) if cluster else 0, formula)
 
 
+def strongest(table: pd.DataFrame) -> pd.Series | None:
+    """The odds ratio farthest from 1 among those whose interval excludes 1, if any."""
+    clear = table[(table["lower"] > 1) | (table["upper"] < 1)]
+    if clear.empty:
+        return None
+    return clear.loc[np.abs(np.log(clear["odds_ratio"])).idxmax()]
+
+
 # --- Kaplan-Meier ------------------------------------------------------------------------------
 
 def kaplan_meier(durations, events, level: float = 0.95) -> pd.DataFrame:

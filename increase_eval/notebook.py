@@ -47,6 +47,23 @@ class Context:
         names = self.data.neighbourhoods.set_index("neighbourhood_id")["name"]
         return names.get(neighbourhood_id, neighbourhood_id)
 
+    def arrears(self) -> dict:
+        """Arrears estimates (difference in differences, event study, matching) for each
+        currency of this entity; computed once per kernel and data snapshot, so that the
+        summary reuses what section 5 computed."""
+        from . import tenancies
+
+        key = ("arrears", self.data.manifest["snapshot"], self.entity)
+        if key not in _CACHE:
+            out = {}
+            for currency, landlords in self.currencies().items():
+                out[currency] = tenancies.estimates(
+                    self.data.tenancies[self.data.tenancies["landlord"].isin(landlords)],
+                    self.data.rent_accounts[self.data.rent_accounts["landlord"].isin(landlords)],
+                    self.data.participants[self.data.participants["landlord"].isin(landlords)])
+            _CACHE[key] = out
+        return _CACHE[key]
+
     def currencies(self) -> dict[str, list[str]]:
         """Landlords of this entity by currency: amounts in pounds and euros are never pooled."""
         out: dict[str, list[str]] = {}
@@ -79,7 +96,8 @@ class Context:
         return f"{self.t.pct(float(p))} {self.t.interval(float(lo), float(hi))}"
 
     def table(self, frame: pd.DataFrame, headers: dict[str, str], counts=(), rates: dict | None = None,
-              percents=(), decimals: dict | None = None, labels: dict | None = None, caption: str | None = None):
+              percents=(), decimals: dict | None = None, labels: dict | None = None, caption: str | None = None,
+              p_values=()):
         """Show `frame` with translated headers (`headers`: column -> string key), counts
         1..k-1 shown as `<k`, rates (rate -> (denominator, numerator)) blanked with their
         intervals when they would reveal such a count, numbers formatted for the language.
@@ -91,7 +109,7 @@ class Context:
         hidden = disclosure.suppress(shown, self.k, list(counts), rates or {}, intervals)
         out = pd.DataFrame(index=hidden.index)
         for col in headers:
-            fmt = (self.t.pct if col in percents else
+            fmt = (self.t.pct if col in percents else self.t.p_value if col in p_values else
                    (lambda v, d=(decimals or {}).get(col, 0): self.t.number(v, d)))
             out[self.t(headers[col])] = [v if isinstance(v, str) else ("–" if v is None or pd.isna(v) else fmt(v))
                                          for v in hidden[col]]
@@ -114,11 +132,12 @@ class Context:
     def banner(self) -> None:
         """The header every notebook starts with: entity, data snapshot, synthetic mark."""
         m = self.data.manifest
-        self._show(f"<p><strong>{html.escape(self.entity_name)}</strong> · "
-                   f"{html.escape(self.t('common.snapshot', snapshot=m['snapshot'], version=m['code_version']))}</p>")
-        if self.data.synthetic:
-            self._show(f'<p class="synthetic-banner" style="background:#E69F00;padding:0.5em;font-weight:bold">'
-                       f"{html.escape(self.t('common.synthetic'))}</p>")
+        synthetic = (f'<p class="synthetic-banner" style="background:#E69F00;padding:0.5em;font-weight:bold">'
+                     f"{html.escape(self.t('common.synthetic'))}</p>" if self.data.synthetic else "")
+        # one banner per notebook; a combined report replaces them by its own header
+        self._show(f'<div class="nb-banner"><p><strong>{html.escape(self.entity_name)}</strong> · '
+                   f"{html.escape(self.t('common.snapshot', snapshot=m['snapshot'], version=m['code_version']))}</p>"
+                   f"{synthetic}</div>")
 
 
 def setup(landlord: str, lang: str, processed: str | Path, config_dir: str | Path | None = None) -> Context:
@@ -133,5 +152,12 @@ def setup(landlord: str, lang: str, processed: str | Path, config_dir: str | Pat
         raise ValueError(f"unknown landlord '{landlord}'; valid values: {', '.join(valid)}")
     if lang not in text.LANGUAGES:
         raise ValueError(f"unknown language '{lang}'; valid values: {', '.join(text.LANGUAGES)}")
-    return Context(landlord, lang, text.load(config_dir, lang), data.load(processed, landlord, conf), conf,
-                   value.load_values(config_dir))
+    manifest = (Path(processed) / "manifest.json")
+    key = ("data", str(Path(processed).resolve()), landlord, manifest.stat().st_mtime_ns if manifest.exists() else 0)
+    if key not in _CACHE:   # notebooks of one report share a kernel: load once
+        _CACHE.clear()
+        _CACHE[key] = data.load(processed, landlord, conf)
+    return Context(landlord, lang, text.load(config_dir, lang), _CACHE[key], conf, value.load_values(config_dir))
+
+
+_CACHE: dict = {}

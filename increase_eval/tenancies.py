@@ -76,3 +76,15 @@ def estimates(tenancies_: pd.DataFrame, panel: pd.DataFrame, participants: pd.Da
     match = models.psm(units, covariates, "change", within="neighbourhood_id")
     return {"did": did, "event_study": events, "matching": match, "treated": treated,
             "tenancies": p["tenancy_id"].nunique()}
+
+
+def finding(est: dict) -> tuple[str, bool]:
+    """What the estimates say, for titles that state it: the direction of the effect
+    ('down', 'up' or 'none' when the interval spans zero) and whether the months before
+    the event look flat (at least 80% of pre-event intervals include zero)."""
+    d = est["did"].table.iloc[0]
+    direction = "down" if d["upper"] < 0 else "up" if d["lower"] > 0 else "none"
+    pre = est["event_study"]
+    pre = pre[pre["event_time"] < -1]
+    flat = bool(((pre["lower"] <= 0) & (pre["upper"] >= 0)).mean() >= 0.8) if len(pre) else False
+    return direction, flat

@@ -50,6 +50,11 @@ class Text:
             return f"{self.number(x, decimals)}{NBSP}{symbol}"
         return f"{'-' if x < 0 else ''}{symbol}{self.number(abs(x), decimals)}"
 
+    def p_value(self, p) -> str:
+        if p is None or (isinstance(p, float) and np.isnan(p)):
+            return "–"
+        return f"<{self.number(0.001, 3)}" if p < 0.001 else self.number(p, 3)
+
     def date(self, d) -> str:
         if d is None or pd.isna(d):
             return "–"

@@ -82,10 +82,13 @@ def sensitivity(quantities: dict[str, float], inputs: float, values: dict) -> pd
     return pd.DataFrame(rows).sort_values("swing", ascending=False).reset_index(drop=True)
 
 
-def for_entity(participants: pd.DataFrame, partnership: pd.DataFrame, values: dict) -> tuple[Sroi, pd.DataFrame]:
+def for_entity(participants: pd.DataFrame, landlords: list[str], values: dict) -> tuple[Sroi, pd.DataFrame]:
     """SROI of an entity: its people into employment, valued once each; inputs are its
-    share of the programme cost (share of people engaged, unless config says otherwise)."""
+    landlords' shares of the programme cost (config/values.yml)."""
     quantities = {"employment": float(participants["employment"].sum())}
-    share = len(participants) / len(partnership) if len(partnership) else 0.0
-    inputs = inputs_for(share, values)
+    shares = values["inputs"]["shares"]
+    unknown = [l for l in landlords if l not in shares]
+    if unknown:
+        raise ValueError(f"no cost share for {unknown} in config/values.yml (inputs.shares)")
+    inputs = inputs_for(sum(shares[l] for l in landlords), values)
     return sroi(quantities, inputs, values), sensitivity(quantities, inputs, values)

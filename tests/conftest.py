@@ -55,3 +55,21 @@ def copy_of(tmp_path, prepared):
     secret = tmp_path / "secret.key"
     shutil.copy2(prepared.secret, secret)
     return raw, secret
+
+
+@dataclass
+class Reports:
+    outputs: Path
+    results: list
+    processed: Path
+
+
+@pytest.fixture(scope="session")
+def reports(prepared, tmp_path_factory) -> Reports:
+    """Reports for the partnership (both languages) and one French landlord."""
+    from increase_eval import report
+
+    outputs = tmp_path_factory.mktemp("outputs")
+    results = report.run(prepared.processed, outputs, ROOT / "config", entities=["all", "archipel_habitat"],
+                         progress=False)
+    return Reports(outputs, results, prepared.processed)

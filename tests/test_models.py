@@ -102,3 +102,10 @@ def test_matching_recovers_an_effect_and_improves_balance():
     assert abs(b.loc["x", "smd_before"]) > 0.5 and abs(b.loc["x", "smd_after"]) < 0.1
     naive = y[treated].mean() - y[~treated].mean()
     assert not m.lower < naive < m.upper     # confounded: the naive difference is not the effect
+
+
+def test_strongest_association_is_the_clearest_odds_ratio_away_from_one():
+    t = pd.DataFrame({"term": ["a", "b", "c"], "odds_ratio": [1.5, 0.5, 3.0], "lower": [1.1, 0.3, 0.8],
+                      "upper": [2.0, 0.8, 9.0]})
+    assert models.strongest(t)["term"] == "b"        # c is larger but its interval includes 1
+    assert models.strongest(t.iloc[[2]]) is None

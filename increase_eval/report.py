@@ -1,0 +1,387 @@
+"""report: run the six notebooks for every landlord and group, in parallel, and build one
+self-contained HTML report per entity and language, an index page and Excel tables.
+
+Each report (entity, language) is a job run in its own process, in its own session, so
+that a job over its time limit is killed with its kernels. A job is skipped when nothing
+it depends on changed: the source files of its landlords (from the processed manifest),
+the configuration, the notebooks and the library. Outputs are written atomically: a
+failed or interrupted job never replaces a good report; its executed notebooks are kept
+under outputs/<entity>/failed/ for debugging.
+
+Why not nbconvert: every output our notebooks show is HTML the library made (text,
+tables, figures as inline PNG with alternative text), so the report is assembled from
+those outputs directly. No code cell can leak into it, it loads no script from a CDN
+(nbconvert's templates load require.js and MathJax, jupyter/nbconvert#754), and six
+notebooks become one document with a table of contents (nbconvert has none, #1690).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import html
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import __version__, data
+from .config import Config, load as load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = ROOT / "notebooks"
+KERNEL_START_ERRORS = ("Address already in use", "Kernel died before replying", "kernel_info", "Kernel didn't respond")
+
+
+@dataclass(frozen=True)
+class Job:
+    entity: str
+    lang: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.entity}/{self.lang}"
+
+
+@dataclass
+class Result:
+    job: Job
+    status: str                  # done | skipped | failed
+    seconds: float = 0.0
+    error: str = ""
+    headline: dict = field(default_factory=dict)
+
+
+def notebooks() -> list[Path]:
+    return sorted(NOTEBOOKS_DIR.glob("0*.ipynb"))
+
+
+def plan(config: Config, entities: list[str] | None = None, lang: str | None = None) -> list[Job]:
+    """Every landlord in its own language; groups in the languages config gives them."""
+    valid = data.entities(config)
+    unknown = [e for e in entities or [] if e not in valid]
+    if unknown:
+        raise ValueError(f"unknown landlord(s) {unknown}; valid: {', '.join(valid)}")
+    jobs = []
+    for entity in valid:
+        if entities and entity not in entities:
+            continue
+        langs = (config.programme["entities"][entity]["languages"] if entity in data.GROUPS
+                 else [config.landlords[entity].language])
+        jobs += [Job(entity, l) for l in langs if lang in (None, l)]
+    return jobs
+
+
+# --- incremental ----------------------------------------------------------------------------
+
+def _digest(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def job_key(job: Job, manifest: dict, config: Config, code_digest: str) -> str:
+    """What the report depends on: its landlords' source files, config, notebooks, code."""
+    sources = []
+    for lid in data.landlords_of(job.entity, config):
+        for f in manifest["landlords"].get(lid, {}).get("files", []):
+            sources.append((lid, f["file"], f["sha256"]))
+    payload = json.dumps([job.entity, job.lang, sorted(sources), config.digest(), code_digest,
+                          bool(manifest.get("synthetic"))])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def code_digest() -> str:
+    return _digest(notebooks() + list(Path(__file__).parent.glob("*.py")))
+
+
+def _state_path(outputs: Path, job: Job) -> Path:
+    return outputs / job.entity / f".state_{job.lang}.json"
+
+
+# --- one job, in its own process --------------------------------------------------------------
+
+def _start_kernel(retries: int = 3):
+    """A kernel for one report's notebooks; one that fails to start is retried
+    (papermill#511: 'Address already in use' when many start at once)."""
+    from jupyter_client.manager import KernelManager
+
+    for attempt in range(1, retries + 1):
+        km = KernelManager(kernel_name="python3")
+        try:
+            km.start_kernel(cwd=str(NOTEBOOKS_DIR))
+            client = km.client()
+            client.start_channels()
+            client.wait_for_ready(timeout=120)
+            client.stop_channels()
+            return km
+        except Exception as exc:
+            km.shutdown_kernel(now=True)
+            if attempt == retries or not any(s in str(exc) for s in KERNEL_START_ERRORS + ("Timeout", "timed out")):
+                raise
+            time.sleep(0.5 * attempt)
+
+
+def _execute_notebook(path: Path, out: Path, params: dict, timeout: int, km) -> None:
+    """papermill with the report's kernel: the six notebooks of a report share it, so
+    imports and the entity's data are loaded once (each notebook still runs on its own
+    in the tests, so none depends on another)."""
+    import papermill as pm
+
+    pm.execute_notebook(str(path), str(out), parameters=params, kernel_name="python3", cwd=str(NOTEBOOKS_DIR),
+                        progress_bar=False, execution_timeout=timeout, log_output=False, km=km)
+
+
+def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout: int) -> dict:
+    """Execute the notebooks of one report and write its HTML (and, for the entity's
+    first language, its Excel tables). Returns the headline figures for the index."""
+    from . import tables
+
+    config = load_config(config_dir)
+    target = outputs / job.entity
+    target.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".work-{job.lang}-", dir=target))
+    executed = []
+    params = {"landlord": job.entity, "lang": job.lang, "processed": str(processed.resolve())}
+    env_config = os.environ.get("INCREASE_EVAL_CONFIG")
+    os.environ["INCREASE_EVAL_CONFIG"] = str(config_dir.resolve())
+    km = None
+    try:
+        km = _start_kernel()
+        for nb in notebooks():
+            out = work / nb.name
+            try:
+                _execute_notebook(nb, out, params, timeout, km)
+            except Exception:
+                failed = target / "failed"
+                failed.mkdir(exist_ok=True)
+                if out.exists():
+                    os.replace(out, failed / f"{job.lang}_{nb.name}")
+                raise
+            executed.append(json.loads(out.read_text(encoding="utf-8")))
+        # build everything first, publish last: a failure leaves the previous outputs whole
+        manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
+        document = assemble(job, executed, manifest, config)
+        headline = tables.headline(processed, job.entity, job.lang, config, config_dir)
+        workbook = None
+        if job.lang == plan(config, [job.entity])[0].lang:
+            workbook = work / "tables.xlsx"
+            tables.workbook(processed, job.entity, job.lang, config, config_dir, workbook)
+            os.chmod(workbook, 0o644)
+        _write_atomic(target / f"report_{job.lang}.html", document.encode("utf-8"))
+        if workbook is not None:
+            os.replace(workbook, target / "tables.xlsx")
+        return headline
+    finally:
+        if km is not None:
+            km.shutdown_kernel(now=True)
+        if env_config is None:
+            os.environ.pop("INCREASE_EVAL_CONFIG", None)
+        for p in work.glob("*"):
+            p.unlink()
+        work.rmdir()
+
+
+def _write_atomic(path: Path, content: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(content)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+# --- the HTML document -------------------------------------------------------------------------
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;max-width:60rem;margin:0 auto;
+padding:1rem 1.5rem;color:#1a1a1a;line-height:1.5}
+header{border-bottom:2px solid #0072B2;margin-bottom:1rem}
+.meta{color:#555;font-size:.9rem}
+.synthetic-banner{background:#E69F00;color:#000;padding:.5rem;font-weight:bold}
+nav.toc{background:#f4f7fa;padding:.5rem 1rem;margin:1rem 0}
+nav.toc ol{margin:.25rem 0;padding-left:1.25rem;list-style:none}
+table.report-table{border-collapse:collapse;margin:.75rem 0;font-size:.9rem}
+table.report-table th,table.report-table td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:right}
+table.report-table th:first-child,table.report-table td:first-child{text-align:left}
+table.report-table caption{text-align:left;font-weight:bold;padding:.25rem 0}
+figure{margin:1rem 0}
+h1{margin-top:2.5rem;color:#0072B2}
+"""
+BANNER = re.compile(r'<div class="nb-banner">.*?</div>', re.S)
+HEADING = re.compile(r"<h([1-3])>(.*?)</h\1>", re.S)
+
+
+def _outputs_html(nb: dict) -> str:
+    """The reader-facing outputs of an executed notebook: HTML only (no code, no stderr,
+    no evaluator notes)."""
+    parts = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code" or "parameters" in cell["metadata"].get("tags", []):
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") in ("display_data", "execute_result") and "text/html" in out.get("data", {}):
+                content = out["data"]["text/html"]
+                parts.append("".join(content) if isinstance(content, list) else content)
+    return BANNER.sub("", "\n".join(parts))
+
+
+def assemble(job: Job, executed: list[dict], manifest: dict, config: Config) -> str:
+    from .text import load as load_text
+
+    t = load_text(config.root, job.lang)
+    body = "\n".join(f'<section class="notebook">{_outputs_html(nb)}</section>' for nb in executed)
+    toc, counter = [], [0]
+
+    def anchor(m: re.Match) -> str:
+        counter[0] += 1
+        ident = f"s{counter[0]}"
+        if m.group(1) in ("1", "2"):
+            toc.append((int(m.group(1)), ident, re.sub(r"<[^>]+>", "", m.group(2))))
+        return f'<h{m.group(1)} id="{ident}">{m.group(2)}</h{m.group(1)}>'
+
+    body = HEADING.sub(anchor, body)
+    items, open_sub = [], False
+    for level, ident, title in toc:
+        if level == 1:
+            if open_sub:
+                items.append("</ol></li>")
+                open_sub = False
+            elif items:
+                items.append("</li>")
+            items.append(f'<li><a href="#{ident}">{title}</a>')
+        else:
+            if not open_sub:
+                items.append("<ol>")
+                open_sub = True
+            items.append(f'<li><a href="#{ident}">{title}</a></li>')
+    items.append("</ol></li>" if open_sub else "</li>")
+    name = t(f"entities.{job.entity}") if job.entity in data.GROUPS else config.landlords[job.entity].name
+    synthetic = (f'<p class="synthetic-banner" role="alert">{html.escape(t("common.synthetic"))}</p>'
+                 if manifest.get("synthetic") else "")
+    today = t.date(datetime.now(timezone.utc))
+    meta = html.escape(t("report.meta", date=today, snapshot=manifest["snapshot"], version=manifest["code_version"],
+                         tool=__version__))
+    return f"""<!DOCTYPE html>
+<html lang="{job.lang}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(t("report.title", name=name))}</title>
+<style>{CSS}</style></head>
+<body>
+<header><h1 style="margin-top:0">{html.escape(t("report.title", name=name))}</h1>
+<p class="meta">{meta}</p>{synthetic}</header>
+<nav class="toc" aria-label="{html.escape(t("report.contents"))}"><strong>{html.escape(t("report.contents"))}</strong>
+<ol>{"".join(items)}</ol></nav>
+<main>{body}</main>
+</body></html>
+"""
+
+
+# --- the batch -----------------------------------------------------------------------------
+
+def _run_in_process(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout: int) -> Result:
+    """Run one job in a child process (new session): killed with its kernels when late."""
+    t0 = time.perf_counter()
+    cmd = [sys.executable, "-m", "increase_eval.report", "--job", job.entity, job.lang, "--processed", str(processed),
+           "--outputs", str(outputs), "--config", str(config_dir), "--timeout", str(timeout)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout * max(len(notebooks()), 1) + 120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return Result(job, "failed", time.perf_counter() - t0, f"timed out after {timeout} s per notebook")
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        lines = [l for l in err.strip().splitlines() if l.strip()]
+        return Result(job, "failed", seconds, lines[-1] if lines else f"exit code {proc.returncode}")
+    return Result(job, "done", seconds, headline=json.loads(out.strip().splitlines()[-1]))
+
+
+def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | None = None, lang: str | None = None,
+        workers: int | None = None, force: bool = False, timeout: int = 900, progress: bool = True) -> list[Result]:
+    from tqdm import tqdm
+
+    processed, outputs, config_dir = Path(processed), Path(outputs), Path(config_dir)
+    config = load_config(config_dir)
+    if not (processed / "manifest.json").is_file():
+        raise FileNotFoundError(f"no processed data in {processed}: run 'increase-eval prepare' first")
+    manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
+    jobs = plan(config, entities, lang)
+    digest = code_digest()
+    results: dict[Job, Result] = {}
+    todo = []
+    for job in jobs:
+        key = job_key(job, manifest, config, digest)
+        state = _state_path(outputs, job)
+        report = outputs / job.entity / f"report_{job.lang}.html"
+        if not force and state.is_file() and report.is_file():
+            saved = json.loads(state.read_text(encoding="utf-8"))
+            if saved.get("key") == key:
+                results[job] = Result(job, "skipped", headline=saved.get("headline", {}))
+                continue
+        todo.append((job, key))
+    workers = workers or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    outputs.mkdir(parents=True, exist_ok=True)
+    # longest first: the partnership reports take longest, so start them early
+    todo.sort(key=lambda jk: (jk[0].entity not in data.GROUPS, jk[0].entity != "all"))
+    with ThreadPoolExecutor(max_workers=workers) as pool, \
+            tqdm(total=len(todo), disable=not progress or not todo, unit="report", file=sys.stderr) as bar:
+        futures = {pool.submit(_run_in_process, job, processed, outputs, config_dir, timeout): (job, key)
+                   for job, key in todo}
+        for future in as_completed(futures):
+            job, key = futures[future]
+            result = future.result()
+            results[job] = result
+            if result.status == "done":
+                _write_atomic(_state_path(outputs, job),
+                              json.dumps({"key": key, "headline": result.headline}).encode("utf-8"))
+            bar.set_postfix_str(f"{job.name} {result.status}")
+            bar.update(1)
+    ordered = [results[j] for j in jobs]
+    from . import tables
+    tables.index_page(outputs, ordered, manifest, config, config_dir)
+    return ordered
+
+
+def summary(results: list[Result]) -> str:
+    rows = [f"{'report':<32} {'status':<8} {'seconds':>8}  problem"]
+    for r in results:
+        rows.append(f"{r.job.name:<32} {r.status:<8} {r.seconds:>8.1f}  {r.error}")
+    done = sum(r.status == "done" for r in results)
+    skipped = sum(r.status == "skipped" for r in results)
+    failed = sum(r.status == "failed" for r in results)
+    rows.append(f"{done} made, {skipped} up to date, {failed} failed")
+    return "\n".join(rows)
+
+
+def _job_main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="increase_eval.report")
+    ap.add_argument("--job", nargs=2, required=True)
+    ap.add_argument("--processed", type=Path, required=True)
+    ap.add_argument("--outputs", type=Path, required=True)
+    ap.add_argument("--config", type=Path, required=True)
+    ap.add_argument("--timeout", type=int, required=True)
+    a = ap.parse_args(argv)
+    try:
+        headline = run_job(Job(*a.job), a.processed, a.outputs, a.config, a.timeout)
+    except Exception as exc:  # reported on one line by the parent
+        name = type(exc).__name__
+        text = str(exc).strip().splitlines()
+        print(f"{name}: {text[-1] if text else ''}"[:500], file=sys.stderr)
+        return 1
+    print(json.dumps(headline, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_job_main(sys.argv[1:]))

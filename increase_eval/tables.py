@@ -1,0 +1,157 @@
+"""Outputs beside the HTML reports: headline figures, the Excel workbook of key tables
+(formatted, with the same disclosure control as the reports) and the index page."""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from . import businesses, data, disclosure, employment, indicators, value
+from .config import Config
+from .text import load as load_text
+
+
+def _k(config: Config) -> int:
+    return int(config.programme["thresholds"]["disclosure_k"])
+
+
+def headline(processed: Path, entity: str, lang: str, config: Config, config_dir: Path) -> dict:
+    """Raw headline figures of an entity, suppressed where a reader could see a small count."""
+    d = data.load(processed, entity, config)
+    p, k = d.participants, _k(config)
+    end = config.programme["programme"]["data_end"]
+    six = employment.outcome_rates(p, end).set_index("measure").loc["6m"]
+    sroi, _ = value.for_entity(p, d.landlords, value.load_values(config_dir))
+    hidden = lambda n: n if not (0 < n < k) else None  # noqa: E731
+    rate_ok = six["n"] >= k and not (0 < six["k"] < k) and not (0 < six["n"] - six["k"] < k)
+    return {"engaged": hidden(len(p)), "trained": hidden(int(p["training_start_date"].notna().sum())),
+            "employed_6m": float(six["rate"]) if rate_ok else None,
+            "employed_6m_lower": float(six["lower"]) if rate_ok else None,
+            "employed_6m_upper": float(six["upper"]) if rate_ok else None,
+            "businesses": hidden(int(p["business"].sum())), "sroi": float(sroi.ratio)}
+
+
+def _sheets(processed: Path, entity: str, config: Config, config_dir: Path) -> dict[str, tuple[pd.DataFrame, dict]]:
+    """name -> (table, how to suppress and format it)."""
+    d = data.load(processed, entity, config)
+    p = d.participants
+    end = config.programme["programme"]["data_end"]
+    th = config.programme["thresholds"]
+    rate = {"rates": {"rate": ("n", "k")}, "counts": ["n", "k"], "percents": ["rate", "lower", "upper"]}
+    sroi, swings = value.for_entity(p, d.landlords, value.load_values(config_dir))
+    funnel = indicators.funnel(p)
+    profile = indicators.esf_profile(p, th["under_age"], th["over_age"]).rename(columns={"known": "n"})
+    return {
+        "funnel": (funnel, {"counts": ["people"], "percents": ["share_of_engaged"]}),
+        "profile": (profile, rate),
+        "employment": (employment.outcome_rates(p, end), rate),
+        "by_barriers": (employment.rates_by(p, end, "barriers_n"), rate),
+        "business_survival": (businesses.survival_points(d.businesses, end), rate | {"rates": {"survival": ("n", "k")},
+                                                                                     "percents": ["survival", "lower", "upper"]}),
+        "sroi_sensitivity": (swings.drop(columns="swing"), {"decimals": 2}),
+        "sroi": (sroi.table, {"counts": ["quantity"]}),
+    }
+
+
+def workbook(processed: Path, entity: str, lang: str, config: Config, config_dir: Path, path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    t = load_text(config.root, lang)
+    k = _k(config)
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, (table, how) in _sheets(processed, entity, config, config_dir).items():
+        intervals = {r: ("lower", "upper") for r in how.get("rates", {}) if "lower" in table}
+        shown = disclosure.suppress(table, k, how.get("counts", []), how.get("rates"), intervals)
+        ws = wb.create_sheet(t(f"sheets.{name}")[:31])
+        headers = [t(f"cols.{c}") if _has(t, f"cols.{c}") else c for c in shown.columns]
+        ws.append(headers)
+        for cell in ws[1]:
+            cell.font = Font(bold=True, color="FFFFFF")
+            cell.fill = PatternFill("solid", fgColor="0072B2")
+        for row in shown.itertuples(index=False):
+            ws.append([_cell(v) for v in row])
+        for j, col in enumerate(shown.columns, start=1):
+            fmt = "0.0%" if col in how.get("percents", []) else ("0.00" if how.get("decimals") else None)
+            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                if fmt and isinstance(cell.value, (int, float)):
+                    cell.number_format = fmt
+            width = max(len(str(headers[j - 1])), *(len(str(c.value or "")) for (c,) in ws.iter_rows(min_col=j, max_col=j)))
+            ws.column_dimensions[ws.cell(1, j).column_letter].width = min(max(10, width + 2), 60)
+        ws.freeze_panes = "A2"
+    wb.save(path)
+
+
+def _has(t, key: str) -> bool:
+    try:
+        t(key)
+        return True
+    except KeyError:
+        return False
+
+
+def _cell(v):
+    """A value as a worksheet cell: numbers stay numbers; text can never be a formula."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and pd.isna(v)):
+        return None
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") and not v.lstrip("-").replace(".", "", 1).isdigit():
+        return "'" + v
+    return v
+
+
+def index_page(outputs: Path, results: list, manifest: dict, config: Config, config_dir: Path) -> None:
+    """outputs/index.html: every report with its headline figures (both languages)."""
+    en, fr = load_text(config.root, "en"), load_text(config.root, "fr")
+    both = lambda key: f"{html.escape(en(key))} / {html.escape(fr(key))}"  # noqa: E731
+    k = _k(config)
+    rows = []
+    seen = set()
+    for r in results:
+        entity = r.job.entity
+        name = en(f"entities.{entity}") if entity in data.GROUPS else config.landlords[entity].name
+        links = " ".join(f'<a href="{html.escape(x.job.entity)}/report_{x.job.lang}.html">{x.job.lang.upper()}</a>'
+                         for x in results if x.job.entity == entity and
+                         (outputs / x.job.entity / f"report_{x.job.lang}.html").is_file())
+        if entity in seen:
+            continue
+        seen.add(entity)
+        h = r.headline or {}
+        count = lambda n: "–" if n is None else (f"<{k}" if 0 < n < k else f"{n:,}")  # noqa: E731
+        rate = ("–" if h.get("employed_6m") is None else
+                f"{100 * h['employed_6m']:.1f}% [{100 * h['employed_6m_lower']:.1f}, {100 * h['employed_6m_upper']:.1f}]")
+        xlsx = (f'<a href="{html.escape(entity)}/tables.xlsx">xlsx</a>'
+                if (outputs / entity / "tables.xlsx").is_file() else "")
+        rows.append(f"<tr><td>{html.escape(name)}</td><td>{links} {xlsx}</td><td>{html.escape(count(h.get('engaged')))}</td>"
+                    f"<td>{html.escape(count(h.get('trained')))}</td><td>{html.escape(rate)}</td>"
+                    f"<td>{html.escape(count(h.get('businesses')))}</td>"
+                    f"<td>{'–' if h.get('sroi') is None else format(h['sroi'], '.2f')}</td></tr>")
+    synthetic = (f'<p class="synthetic-banner" style="background:#E69F00;padding:.5rem;font-weight:bold">'
+                 f'{html.escape(en("common.synthetic"))}<br>{html.escape(fr("common.synthetic"))}</p>'
+                 if manifest.get("synthetic") else "")
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>INCREASE Valorisation Sociale</title>
+<style>body{{font-family:system-ui,Arial,sans-serif;max-width:70rem;margin:0 auto;padding:1rem}}
+table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:right}}
+td:first-child,th:first-child,td:nth-child(2){{text-align:left}}</style></head><body>
+<h1>INCREASE Valorisation Sociale</h1>{synthetic}
+<p>{both("index.intro")}</p>
+<p style="color:#555">{html.escape(en("report.meta", date=datetime.now(timezone.utc).strftime("%d/%m/%Y"),
+                                              snapshot=manifest["snapshot"], version=manifest["code_version"], tool=""))}</p>
+<table><thead><tr><th>{both("cols.landlord")}</th><th>{both("index.reports")}</th><th>{both("cols.engaged")}</th>
+<th>{both("cols.trained")}</th><th>{both("index.employed_6m")}</th><th>{both("cols.businesses")}</th>
+<th>{both("index.sroi")}</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table></body></html>
+"""
+    fd, tmp = tempfile.mkstemp(prefix=".index.", dir=outputs)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(page)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, outputs / "index.html")

@@ -2,7 +2,7 @@
 """The project's two commands, for a fresh machine with only Python 3.11+ and pip.
 
     python3 tasks.py run    # set up, make synthetic data if data/raw has none, prepare, report
-    python3 tasks.py test   # set up, run the whole test suite
+    python3 tasks.py test   # set up (Debian's chromium too, as root), run the whole test suite
 
 Set-up creates (or reuses) a virtual environment in .venv and installs the project into
 it; it re-installs only when pyproject.toml changed. Nothing here needs conda, make or a
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -61,8 +62,22 @@ def run() -> int:
     return prepared or reported
 
 
+def browser() -> None:
+    """The browser tests drive Debian's headless Chromium (Playwright's own browser
+    download cannot be used here). Installed when missing, if this is root with apt;
+    otherwise the browser tests say what to install (and fail under CI)."""
+    if shutil.which("chromium"):
+        return
+    if os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get"):
+        sh("apt-get", "update", "-qq")
+        sh("apt-get", "install", "-y", "-qq", "chromium", env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    else:
+        print("chromium is not installed: the browser tests will be skipped (sudo apt-get install chromium)")
+
+
 def test(pytest_args: list[str]) -> int:
     setup("test")
+    browser()
     return subprocess.run([str(PY), "-m", "pytest", *pytest_args], cwd=ROOT).returncode
 
 

@@ -76,10 +76,6 @@ class Outcome:
     manifest_path: Path | None
     secret_created: bool
 
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
 
 class Rows:
     """Disposition of the rows of one table of one landlord while it is processed."""
@@ -588,7 +584,7 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
         ["outcome", "training_completed", "training_started", "assessed"], "engaged"), index=p.index, dtype="string")
     p = p.sort_values(["landlord", "entry_date", "person_id"], kind="stable").reset_index(drop=True)
 
-    businesses = _businesses(outcomes, checks, config)
+    businesses = _businesses(outcomes, checks)
     participant_tenancies = set(p["tenancy_id"].dropna())
     tenancies["participant"] = tenancies["tenancy_id"].isin(participant_tenancies).astype("boolean")
     hoods = pd.DataFrame([{"neighbourhood_id": n.id, "name": n.name, "landlord": l.id, "country": l.country}
@@ -604,7 +600,7 @@ def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
     return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index, dtype=values.dtype)
 
 
-def _businesses(outcomes: pd.DataFrame, checks: pd.DataFrame, config: Config) -> pd.DataFrame:
+def _businesses(outcomes: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
     """One row per business created, with what the follow-up checks say of its survival:
     ceased at the first check that found it closed, else censored at the last check that
     found it trading (or at creation when never checked)."""

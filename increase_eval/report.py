@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -90,19 +90,20 @@ def _digest(paths: list[Path]) -> str:
     return h.hexdigest()
 
 
-def job_key(job: Job, manifest: dict, config: Config, code_digest: str) -> str:
-    """What the report depends on: its landlords' source files, config, notebooks, code."""
+def job_key(job: Job, manifest: dict, config: Config, inputs: str) -> str:
+    """What the report depends on: its landlords' source files, and `inputs` (the digest
+    of configuration, notebooks and code, the same for every report of a run)."""
     sources = []
     for lid in data.landlords_of(job.entity, config):
         for f in manifest["landlords"].get(lid, {}).get("files", []):
             sources.append((lid, f["file"], f["sha256"]))
-    payload = json.dumps([job.entity, job.lang, sorted(sources), config.digest(), code_digest,
-                          bool(manifest.get("synthetic"))])
+    payload = json.dumps([job.entity, job.lang, sorted(sources), inputs, bool(manifest.get("synthetic"))])
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def code_digest() -> str:
-    return _digest(notebooks() + list(Path(__file__).parent.glob("*.py")))
+def inputs_digest(config: Config) -> str:
+    """Configuration, notebooks and library code: a change to any redoes every report."""
+    return config.digest() + _digest(notebooks() + list(Path(__file__).parent.glob("*.py")))
 
 
 def _state_path(outputs: Path, job: Job) -> Path:
@@ -172,7 +173,7 @@ def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout:
         # build everything first, publish last: a failure leaves the previous outputs whole
         manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
         document = assemble(job, executed, manifest, config)
-        headline = tables.headline(processed, job.entity, job.lang, config, config_dir)
+        headline = tables.headline(processed, job.entity, config, config_dir)
         workbook = None
         if job.lang == plan(config, [job.entity])[0].lang:
             workbook = work / "tables.xlsx"
@@ -317,7 +318,7 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
         raise FileNotFoundError(f"no processed data in {processed}: run 'increase-eval prepare' first")
     manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
     jobs = plan(config, entities, lang)
-    digest = code_digest()
+    digest = inputs_digest(config)
     results: dict[Job, Result] = {}
     todo = []
     for job in jobs:
@@ -349,7 +350,7 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
             bar.update(1)
     ordered = [results[j] for j in jobs]
     from . import tables
-    tables.index_page(outputs, ordered, manifest, config, config_dir)
+    tables.index_page(outputs, ordered, manifest, config)
     return ordered
 
 

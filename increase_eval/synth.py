@@ -16,7 +16,7 @@ import json
 import shutil
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -80,10 +80,6 @@ class Programme:
     ambassadors: pd.DataFrame
     tenancies: pd.DataFrame
     truth: dict
-
-
-def _dates(start: date, days: np.ndarray) -> np.ndarray:
-    return np.datetime64(start, "D") + np.asarray(days, dtype=np.int64) * DAY
 
 
 def simulate(config: Config, params: dict, seed: int, scale: float) -> Programme:
@@ -194,10 +190,10 @@ def simulate(config: Config, params: dict, seed: int, scale: float) -> Programme
             else None,
         },
     }
-    return _rest(config, params, rng, people, truth, data_end, hood_effect)
+    return _rest(config, params, rng, people, truth, data_end)
 
 
-def _rest(config, params, rng, people, truth, data_end, hood_effect) -> Programme:
+def _rest(config, params, rng, people, truth, data_end) -> Programme:
     n = len(people)
     path = params["pathway"]
     # sessions: assessment, 0-2 preparation, training (the dosage), support after a job
@@ -285,7 +281,7 @@ def _rest(config, params, rng, people, truth, data_end, hood_effect) -> Programm
         sel = resp
         frame = pd.DataFrame({"uid": people["uid"][sel], "wave": wave, "response_date": dt[sel],
                               "confidence": np.clip(np.round(conf[sel]), 1, 10).astype(int)})
-        for i, item in enumerate(WELLBEING_ITEMS):
+        for item in WELLBEING_ITEMS:
             frame[item] = np.clip(np.round(wb[sel] + rng.normal(0, 0.6, sel.sum())), 1, 5).astype(int)
         qrows.append(frame)
     questionnaires = pd.concat(qrows, ignore_index=True)

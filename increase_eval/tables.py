@@ -20,7 +20,7 @@ def _k(config: Config) -> int:
     return int(config.programme["thresholds"]["disclosure_k"])
 
 
-def headline(processed: Path, entity: str, lang: str, config: Config, config_dir: Path) -> dict:
+def headline(processed: Path, entity: str, config: Config, config_dir: Path) -> dict:
     """Raw headline figures of an entity, suppressed where a reader could see a small count."""
     d = data.load(processed, entity, config)
     p, k = d.participants, _k(config)
@@ -107,7 +107,7 @@ def _cell(v):
     return v
 
 
-def index_page(outputs: Path, results: list, manifest: dict, config: Config, config_dir: Path) -> None:
+def index_page(outputs: Path, results: list, manifest: dict, config: Config) -> None:
     """outputs/index.html: every report with its headline figures (both languages)."""
     en, fr = load_text(config.root, "en"), load_text(config.root, "fr")
     both = lambda key: f"{html.escape(en(key))} / {html.escape(fr(key))}"  # noqa: E731
@@ -140,7 +140,7 @@ def index_page(outputs: Path, results: list, manifest: dict, config: Config, con
 <html lang="en"><head><meta charset="utf-8"><title>INCREASE Valorisation Sociale</title>
 <style>body{{font-family:system-ui,Arial,sans-serif;max-width:70rem;margin:0 auto;padding:1rem}}
 table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:right}}
-td:first-child,th:first-child,td:nth-child(2){{text-align:left}}</style></head><body>
+td:first-child,th:first-child,td:nth-child(2),th:nth-child(2){{text-align:left}}</style></head><body>
 <h1>INCREASE Valorisation Sociale</h1>{synthetic}
 <p>{both("index.intro")}</p>
 <p style="color:#555">{html.escape(en("report.meta", date=datetime.now(timezone.utc).strftime("%d/%m/%Y"),

@@ -8,7 +8,6 @@ neighbourhoods (never treated). Participants who did not find work are left out 
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 
@@ -51,9 +50,8 @@ def matching_units(panel: pd.DataFrame, tenancies: pd.DataFrame, window: int = 1
     return units.dropna(subset=["change", "pre_arrears", "lead_age"]).reset_index()
 
 
-def sustainment(tenancies: pd.DataFrame, horizon_days: int, data_end) -> pd.DataFrame:
-    """Share of tenancies still running `horizon_days` after the later of their start and
-    the programme's start, participants against comparison tenancies."""
+def sustainment(tenancies: pd.DataFrame, data_end) -> pd.DataFrame:
+    """Tenancies that ended by the exports' date, participants' against comparison ones."""
     t = tenancies.copy()
     end = pd.Timestamp(data_end)
     t["ended"] = t["tenancy_end"].notna() & (t["tenancy_end"] <= end)

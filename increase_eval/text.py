@@ -3,7 +3,6 @@ numbers, percentages, money and dates formatted for the language."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np

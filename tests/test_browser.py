@@ -43,9 +43,10 @@ def test_reports_open_offline_cleanly(browser, reports):
         context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
         page = context.new_page()
         errors, requests = [], []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("data:", path.as_uri())) else None)
+        own = ("data:", path.as_uri())
+        page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+        page.on("request", lambda r, seen=requests, own=own: seen.append(r.url) if not r.url.startswith(own) else None)
         page.goto(path.as_uri(), wait_until="load")
         page.wait_for_function("Array.from(document.images).every(i => i.complete)")
         assert errors == [], (path, errors)
@@ -65,5 +66,6 @@ def test_reports_open_offline_cleanly(browser, reports):
             assert "ctx." not in text and "import " not in text
             assert page.locator(".jp-InputArea, .input_area, pre code").count() == 0
         assert page.locator(".synthetic-banner").first.is_visible()
-        page.screenshot(path=str(shots / f"{path.parent.name}_{path.stem}.png"))
+        name = "index" if path.name == "index.html" else f"{path.parent.name}_{path.stem}"
+        page.screenshot(path=str(shots / f"{name}.png"))
         context.close()

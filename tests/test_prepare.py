@@ -39,7 +39,7 @@ def test_every_raw_row_is_kept_rejected_or_merged(prepared):
     assert m["totals"]["rows_in"] == sum(f["rows_in"] for f in files)
 
 
-def test_rows_in_are_the_rows_of_the_raw_files(prepared, config):
+def test_rows_in_are_the_rows_of_the_raw_files(prepared):
     """Counted independently of the reader: data lines of each CSV file."""
     for f in prepared.manifest["landlords"]["archipel_habitat"]["files"]:
         text = (prepared.raw / "archipel_habitat" / f["file"]).read_bytes().decode("cp1252")
@@ -330,7 +330,7 @@ files:
 """
 
 
-def test_a_landlord_shaped_unlike_the_others_needs_only_a_mapping(tmp_path, config):
+def test_a_landlord_shaped_unlike_the_others_needs_only_a_mapping(tmp_path):
     from openpyxl import Workbook
 
     conf = tmp_path / "config"
@@ -386,7 +386,7 @@ def test_secret_is_created_private_and_gives_stable_ids(prepared, tmp_path, conf
     assert len(a) == len(b) and not set(a["person_id"]) & set(b["person_id"])   # another key, other IDs
 
 
-def test_secret_problems_are_explained(tmp_path, prepared, config, capsys):
+def test_secret_problems_are_explained(tmp_path, prepared, capsys):
     loose = tmp_path / "loose.key"
     shutil.copy2(prepared.secret, loose)
     loose.chmod(0o644)

@@ -12,7 +12,6 @@ import pytest
 from openpyxl import load_workbook
 
 from increase_eval import cli, report
-from increase_eval.config import load
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,13 +76,14 @@ def test_nothing_changed_nothing_redone_and_a_landlord_s_change_redoes_only_its_
     manifest = json.loads((processed / "manifest.json").read_text())
     manifest["landlords"]["neotoa"]["files"][0]["sha256"] = "0" * 64
     (processed / "manifest.json").write_text(json.dumps(manifest))
-    keys = {j: report.job_key(j, manifest, config, report.code_digest()) for j in report.plan(config)}
+    inputs = report.inputs_digest(config)
+    keys = {j: report.job_key(j, manifest, config, inputs) for j in report.plan(config)}
     old = json.loads((reports.processed / "manifest.json").read_text())
-    changed = {j.name for j in keys if keys[j] != report.job_key(j, old, config, report.code_digest())}
+    changed = {j.name for j in keys if keys[j] != report.job_key(j, old, config, inputs)}
     assert changed == {"all/fr", "all/en", "fr/fr", "neotoa/fr"}
 
 
-def test_a_failing_report_keeps_the_good_one_and_its_notebook_for_debugging(reports, tmp_path, monkeypatch):
+def test_a_failing_report_keeps_the_good_one_and_its_notebook_for_debugging(reports, tmp_path):
     out = tmp_path / "outputs"
     shutil.copytree(reports.outputs, out)
     good = (out / "archipel_habitat" / "report_fr.html").read_bytes()

@@ -273,13 +273,18 @@ def _link_participants(batches: list[LandlordData], pseudo: Pseudonymiser, order
     first = allc.groupby("person_id", sort=False).head(1).set_index("person_id")
     allc["kept_landlord"] = allc["person_id"].map(first["landlord"])
     dup = allc[allc.duplicated("person_id")]
-    others = (allc.groupby("person_id")["landlord"].agg(lambda s: ",".join(sorted(set(s)))))
+    # registrations per person, and which landlords made them (only people registered
+    # more than once need the list: a Python step kept off the many)
+    size = allc.groupby("person_id").size()
+    multi = allc[_isin(allc["person_id"], size.index[size > 1])]
+    others = multi.groupby("person_id")["landlord"].agg(lambda s: ",".join(sorted(set(s))))
     by_landlord = {d.landlord.id: d for d in batches}
     for (landlord, file_no), group in dup.groupby(["landlord", "file_no"]):
         rows = by_landlord[landlord].tables["participants"][file_no][1]
         rows.merge(group["index"].to_numpy())
     for data in batches:
         for _, rows in data.tables.get("participants", []):
+            rows.frame["registrations"] = rows.frame["person_id"].map(size).astype("Int64")
             rows.frame["registered_by"] = rows.frame["person_id"].map(others)
 
 
@@ -297,6 +302,16 @@ def _ref_map(data: LandlordData) -> pd.DataFrame:
     return refs.set_index("participant_ref")
 
 
+def _isin(values: pd.Series, allowed) -> pd.Series:
+    """values.isin(allowed) for string IDs, through arrow's hash set: pandas' isin on
+    arrow strings converts each allowed value in Python, minutes at scale 100."""
+    if isinstance(allowed, (pd.Index, pd.Series)):
+        allowed = allowed.to_numpy(dtype=object)
+    value_set = pa.array([a for a in allowed if isinstance(a, str)], pa.string())
+    found = pc.is_in(pa.array(values.to_numpy(dtype=object, na_value=None), pa.string()), value_set=value_set)
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+
+
 def _link_children(data: LandlordData, config: Config) -> None:
     refs = _ref_map(data)
     grace = pd.Timedelta(days=config.plausibility["outcome_grace_days"])
@@ -305,7 +320,7 @@ def _link_children(data: LandlordData, config: Config) -> None:
             f = rows.frame
             header = src.mapping.columns["participant_ref"]
             ref = f["participant_ref"]
-            known = ref.isin(refs.index)
+            known = _isin(ref, refs.index)
             live = rows.kept
             rows.reject(f.index[live & ref.notna() & ~known], header,
                         "no participant with this reference in the register", "participant_ref",
@@ -539,7 +554,7 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     p = _kept(data, "participants", ["person_id", "neighbourhood", "sex", "birth_date", "ethnic_minority",
                                      "disability", "single_parent", "no_qualification", "employment_status",
                                      "entry_date", "assessment_date", "training_start_date", "training_completed",
-                                     "exit_date", "tenancy_id", "registered_by"])
+                                     "exit_date", "tenancy_id", "registrations", "registered_by"])
     p = p.rename(columns={"neighbourhood": "neighbourhood_id"})
     p.insert(1, "country", p["landlord"].map(lambda l: lookup[l].country))
     age = ((p["entry_date"] - p["birth_date"]).dt.days / 365.25).astype("float64")
@@ -552,8 +567,8 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     p.loc[p["employment_status"].isna(), "long_term_unemployed"] = pd.NA
     barrier_flags = ["disability", "single_parent", "no_qualification", "long_term_unemployed"]
     p["barriers_n"] = p[barrier_flags].astype("Int64").sum(axis=1, skipna=False).astype("Int64")
-    p["tenancy_id"] = p["tenancy_id"].where(p["tenancy_id"].isin(set(tenancies["tenancy_id"])))
-    p["registrations"] = p["registered_by"].str.count(",").astype("Int64") + 1
+    p["tenancy_id"] = p["tenancy_id"].where(_isin(p["tenancy_id"], tenancies["tenancy_id"]))
+    p["registrations"] = p["registrations"].fillna(1).astype("Int64")
     p["also_registered_by"] = pd.Series([",".join(x for x in rb.split(",") if x != l) if isinstance(rb, str) else ""
                                          for rb, l in zip(p.pop("registered_by"), p["landlord"])],
                                         index=p.index, dtype="string")
@@ -569,7 +584,7 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     firsts = outcomes.sort_values("outcome_date").drop_duplicates(["person_id", "outcome_type"])
     for kind, col in (("job", "job"), ("business", "business"), ("training", "further_training")):
         o = firsts[firsts["outcome_type"].eq(kind)].set_index("person_id")
-        p[col] = p["person_id"].isin(o.index).astype("boolean")
+        p[col] = _isin(p["person_id"], o.index).astype("boolean")
         p[f"{col}_date"] = _lookup(p["person_id"], o["outcome_date"])
         if kind == "job":
             p["contract_type"] = _lookup(p["person_id"], o["contract_type"]).astype("string")
@@ -577,7 +592,7 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     p["employment_date"] = p[["job_date", "business_date"]].min(axis=1)
     start = p["training_start_date"].fillna(p["entry_date"])
     p["days_to_employment"] = (p["employment_date"] - start).dt.days.astype("Int64")
-    p["is_ambassador"] = p["person_id"].isin(set(ambassadors["person_id"])).astype("boolean")
+    p["is_ambassador"] = _isin(p["person_id"], ambassadors["person_id"]).astype("boolean")
     p["stage"] = pd.Series(np.select(
         [p["employment"] | p["further_training"], p["training_completed"].fillna(False).astype(bool),
          p["training_start_date"].notna(), p["assessment_date"].notna()],
@@ -586,7 +601,7 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
 
     businesses = _businesses(outcomes, checks)
     participant_tenancies = set(p["tenancy_id"].dropna())
-    tenancies["participant"] = tenancies["tenancy_id"].isin(participant_tenancies).astype("boolean")
+    tenancies["participant"] = _isin(tenancies["tenancy_id"], participant_tenancies).astype("boolean")
     hoods = pd.DataFrame([{"neighbourhood_id": n.id, "name": n.name, "landlord": l.id, "country": l.country}
                           for l in config.landlords.values() for n in l.neighbourhoods]).astype("string")
     return {"participants": p, "sessions": sessions, "outcomes": outcomes, "businesses": businesses,
@@ -612,7 +627,7 @@ def _businesses(outcomes: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
     closed = c[~c["trading"].astype(bool)].groupby("person_id")["check_date"].min()
     trading = c[c["trading"].astype(bool)].groupby("person_id")["check_date"].max()
     b["checks_n"] = b["person_id"].map(c.groupby("person_id").size()).fillna(0).astype("Int64")
-    b["ceased"] = b["person_id"].isin(closed.index).astype("boolean")
+    b["ceased"] = _isin(b["person_id"], closed.index).astype("boolean")
     b["ceased_date"] = _lookup(b["person_id"], closed)
     b["last_trading_date"] = _lookup(b["person_id"], trading)
     end = b["ceased_date"].fillna(b["last_trading_date"]).fillna(b["created_date"])

@@ -400,3 +400,15 @@ def test_secret_problems_are_explained(tmp_path, prepared, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "is damaged (expected 64 hexadecimal characters)" in err
     assert prepared.secret.read_text().strip() not in err
+
+
+def test_registrations_count_register_rows_merged_into_a_person(prepared):
+    p = pd.read_parquet(prepared.processed / "participants.parquet")
+    flaws = prepared.truth["planted_flaws"]
+    twice_here = sum(f["registered_twice"] for f in flaws.values())
+    # people registered twice by one landlord count 2 registrations though no other landlord is named
+    same_landlord = p[(p["registrations"] >= 2) & (p["also_registered_by"] == "")]
+    assert len(same_landlord) >= 0.8 * twice_here
+    merged = sum(f["merged"] for l in prepared.manifest["landlords"].values() for f in l["files"]
+                 if f["table"] == "participants")
+    assert int((p["registrations"] - 1).sum()) == merged

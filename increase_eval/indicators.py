@@ -22,7 +22,10 @@ def wilson(k, n, level: float = 0.95):
         p = k / n
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return p, centre - half, centre + half
+        # exact bounds contain p; rounding can push them past it at k = 0 or k = n
+        lower = np.clip(centre - half, 0, np.where(np.isnan(p), np.nan, p))
+        upper = np.clip(centre + half, np.where(np.isnan(p), np.nan, p), 1)
+    return p, lower, upper
 
 
 def rate_table(frame: pd.DataFrame, flag: str, by: str | list[str] | None = None,

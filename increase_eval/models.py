@@ -16,6 +16,7 @@ import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
+from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
 
 # --- logistic regression ---------------------------------------------------------------------
@@ -29,9 +30,15 @@ class Logit:
     formula: str
 
 
-def logit_odds_ratios(data: pd.DataFrame, formula: str, cluster: str | None = None, level: float = 0.95) -> Logit:
+MIN_EVENTS = 10   # fewer events or non-events than this: no model is fitted
+
+
+def logit_odds_ratios(data: pd.DataFrame, formula: str, cluster: str | None = None,
+                      level: float = 0.95) -> Logit | None:
     """Odds ratios with `level` intervals; errors robust to clustering by `cluster`
-    (people of one neighbourhood share more than the model says)."""
+    (people of one neighbourhood share more than the model says). None when the data
+    cannot support a model: under MIN_EVENTS events or non-events, or a fit that fails
+    (perfect separation, a singular design)."""
     outcome = formula.split("~")[0].strip()
     columns = [c for c in data.columns if c in formula or c == cluster]
     d = data[columns].dropna().copy()
@@ -39,12 +46,18 @@ def logit_odds_ratios(data: pd.DataFrame, formula: str, cluster: str | None = No
     for c in d.columns:
         if str(d[c].dtype) in ("Int64", "Float64", "boolean"):
             d[c] = d[c].astype(float)
-    model = smf.logit(formula, data=d)
-    if cluster and d[cluster].nunique() > 1:
-        groups = pd.factorize(d[cluster])[0]
-        fit = model.fit(disp=False, cov_type="cluster", cov_kwds={"groups": groups})
-    else:
-        fit = model.fit(disp=False)
+    events = int(d[outcome].sum())
+    if min(events, len(d) - events) < MIN_EVENTS:
+        return None
+    try:
+        model = smf.logit(formula, data=d)
+        if cluster and d[cluster].nunique() > 1:
+            groups = pd.factorize(d[cluster])[0]
+            fit = model.fit(disp=False, cov_type="cluster", cov_kwds={"groups": groups})
+        else:
+            fit = model.fit(disp=False)
+    except (np.linalg.LinAlgError, ValueError, PerfectSeparationError):
+        return None
     ci = fit.conf_int(alpha=1 - level)
     table = pd.DataFrame({"term": fit.params.index, "odds_ratio": np.exp(fit.params.to_numpy()),
                           "lower": np.exp(ci[0].to_numpy()), "upper": np.exp(ci[1].to_numpy()),
@@ -71,8 +84,9 @@ def kaplan_meier(durations, events, level: float = 0.95) -> pd.DataFrame:
     e = np.asarray(events, dtype=bool)
     ok = ~np.isnan(t)
     t, e = t[ok], e[ok]
-    if len(t) == 0:
-        return pd.DataFrame(columns=["time", "at_risk", "events", "survival", "lower", "upper"])
+    if len(t) == 0:   # nothing to follow: the curve's start, typed, so that it still plots
+        return pd.DataFrame({"time": [0.0], "at_risk": [0.0], "events": [0.0], "survival": [1.0], "lower": [1.0],
+                             "upper": [1.0]})
     times = np.unique(t[e]) if e.any() else np.array([], dtype=float)
     at_risk = np.array([(t >= x).sum() for x in times], dtype=float)
     d = np.array([((t == x) & e).sum() for x in times], dtype=float)

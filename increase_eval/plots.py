@@ -46,7 +46,8 @@ def rates(labels: list[str], rate, lower, upper, title: str, xlabel: str, refere
     fig, ax = _fig(title)
     y = np.arange(len(labels))[::-1]
     r, lo, hi = (np.asarray(v, dtype=float) * 100 for v in (rate, lower, upper))
-    ax.errorbar(r, y, xerr=[r - lo, hi - r], fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=3)
+    ax.errorbar(r, y, xerr=[np.clip(r - lo, 0, None), np.clip(hi - r, 0, None)], fmt="o", color=PALETTE[0],
+                ecolor=PALETTE[0], capsize=3)
     if reference is not None:
         ax.axvline(reference * 100, color=PALETTE[3], linestyle="--", label=reference_label)
         ax.legend(loc="lower right")
@@ -83,7 +84,7 @@ def forest(labels: list[str], estimate, lower, upper, title: str, xlabel: str):
     fig, ax = _fig(title)
     y = np.arange(len(labels))[::-1]
     e, lo, hi = (np.asarray(v, dtype=float) for v in (estimate, lower, upper))
-    ax.errorbar(e, y, xerr=[e - lo, hi - e], fmt="s", color=PALETTE[0], capsize=3)
+    ax.errorbar(e, y, xerr=[np.clip(e - lo, 0, None), np.clip(hi - e, 0, None)], fmt="s", color=PALETTE[0], capsize=3)
     ax.axvline(1, color="grey", linestyle="--")
     ax.set_xscale("log")
     ax.set_yticks(y, labels)

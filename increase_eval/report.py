@@ -295,17 +295,31 @@ def _run_in_process(job: Job, processed: Path, outputs: Path, config_dir: Path, 
     cmd = [sys.executable, "-m", "increase_eval.report", "--job", job.entity, job.lang, "--processed", str(processed),
            "--outputs", str(outputs), "--config", str(config_dir), "--timeout", str(timeout)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _RUNNING.add(proc)
     try:
         out, err = proc.communicate(timeout=timeout * max(len(notebooks()), 1) + 120)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         return Result(job, "failed", time.perf_counter() - t0, f"timed out after {timeout} s per notebook")
+    finally:
+        _RUNNING.discard(proc)
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         lines = [l for l in err.strip().splitlines() if l.strip()]
         return Result(job, "failed", seconds, lines[-1] if lines else f"exit code {proc.returncode}")
     return Result(job, "done", seconds, headline=json.loads(out.strip().splitlines()[-1]))
+
+
+_RUNNING: set = set()   # job processes alive, killed with their kernels if the run is interrupted
+
+
+def _kill_running() -> None:
+    for proc in list(_RUNNING):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | None = None, lang: str | None = None,
@@ -333,25 +347,50 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
         todo.append((job, key))
     workers = workers or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     outputs.mkdir(parents=True, exist_ok=True)
+    recover(outputs)
     # longest first: the partnership reports take longest, so start them early
     todo.sort(key=lambda jk: (jk[0].entity not in data.GROUPS, jk[0].entity != "all"))
     with ThreadPoolExecutor(max_workers=workers) as pool, \
             tqdm(total=len(todo), disable=not progress or not todo, unit="report", file=sys.stderr) as bar:
         futures = {pool.submit(_run_in_process, job, processed, outputs, config_dir, timeout): (job, key)
                    for job, key in todo}
-        for future in as_completed(futures):
-            job, key = futures[future]
-            result = future.result()
-            results[job] = result
-            if result.status == "done":
-                _write_atomic(_state_path(outputs, job),
-                              json.dumps({"key": key, "headline": result.headline}).encode("utf-8"))
-            bar.set_postfix_str(f"{job.name} {result.status}")
-            bar.update(1)
+        try:
+            done = as_completed(futures)
+            _collect(done, futures, results, outputs, bar)
+        except BaseException:   # Ctrl-C: stop the jobs and their kernels; published files stay whole
+            for f in futures:
+                f.cancel()
+            _kill_running()
+            raise
     ordered = [results[j] for j in jobs]
     from . import tables
     tables.index_page(outputs, ordered, manifest, config)
     return ordered
+
+
+def _collect(done, futures, results, outputs, bar) -> None:
+    for future in done:
+        job, key = futures[future]
+        result = future.result()
+        results[job] = result
+        if result.status == "done":
+            _write_atomic(_state_path(outputs, job),
+                          json.dumps({"key": key, "headline": result.headline}).encode("utf-8"))
+        bar.set_postfix_str(f"{job.name} {result.status}")
+        bar.update(1)
+
+
+def recover(outputs: Path) -> None:
+    """Remove what a killed run left: work folders and half-written files (published
+    files are only ever replaced by rename, so they are whole)."""
+    import shutil
+
+    patterns = ("*/.work-*", "*/.report_*.html.*", "*/..state_*.json.*", ".index.*")   # see _write_atomic
+    for stale in [p for pattern in patterns for p in outputs.glob(pattern)]:
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
 
 
 def summary(results: list[Result]) -> str:

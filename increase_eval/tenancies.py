@@ -20,7 +20,8 @@ def arrears_panel(tenancies: pd.DataFrame, panel: pd.DataFrame, participants: pd
     keep = panel["tenancy_id"].isin(comparison) | panel["tenancy_id"].isin(event.index)
     p = panel.loc[keep, ["landlord", "tenancy_id", "month", "arrears"]].copy()
     p["month"] = pd.to_datetime(p["month"])
-    p["event_month"] = p["tenancy_id"].map(event)
+    # reindex, not map: mapping through an empty date series fails in pandas 3
+    p["event_month"] = pd.to_datetime(event.reindex(p["tenancy_id"].to_numpy()).to_numpy())
     p = p[p["arrears"].notna()]
     hoods = tenancies.set_index("tenancy_id")["neighbourhood_id"]
     p["neighbourhood_id"] = p["tenancy_id"].map(hoods)

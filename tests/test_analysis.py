@@ -22,6 +22,9 @@ def test_wilson_interval_by_hand():
     assert (p, lo, hi) == pytest.approx((0.5, 0.2366, 0.7634), abs=1e-4)
     p, lo, hi = indicators.wilson(0, 20)
     assert p == 0 and lo == pytest.approx(0, abs=1e-12) and hi == pytest.approx(0.1611, abs=1e-4)
+    for k, n in ((0, 7), (0, 3301), (41, 41), (1234, 1234)):     # bounds contain the rate, even after rounding
+        p, lo, hi = indicators.wilson(k, n)
+        assert 0 <= lo <= p <= hi <= 1
 
 
 def _people():

@@ -13,6 +13,14 @@ def small(counts, k: int) -> np.ndarray:
     return (c >= 1) & (c < k)
 
 
+def rate_hidden(numerator, denominator, k: int) -> np.ndarray:
+    """True where a rate must not be shown: fewer than k people behind it, or a count
+    (or its complement, denominator - numerator) of 1 to k-1 it would give back."""
+    num = pd.to_numeric(pd.Series(numerator), errors="coerce").to_numpy(dtype=float)
+    den = pd.to_numeric(pd.Series(denominator), errors="coerce").to_numpy(dtype=float)
+    return (den < k) | small(num, k) | small(den - num, k)
+
+
 def suppress(table: pd.DataFrame, k: int, counts: list[str], rates: dict[str, tuple[str, str]] | None = None,
              intervals: dict[str, tuple[str, str]] | None = None) -> pd.DataFrame:
     """A copy of `table` in which each count column shows `<k` for 1..k-1, and each rate
@@ -21,8 +29,7 @@ def suppress(table: pd.DataFrame, k: int, counts: list[str], rates: dict[str, tu
     `intervals` maps a rate to its (lower, upper) columns, blanked with it."""
     out = table.astype(object).copy()
     for rate, (denominator, numerator) in (rates or {}).items():
-        den = pd.to_numeric(table[denominator], errors="coerce").to_numpy(dtype=float)
-        hidden = (den < k) | small(table[numerator], k) | small(den - pd.to_numeric(table[numerator]), k)
+        hidden = rate_hidden(table[numerator], table[denominator], k)
         for col in (rate, *(intervals or {}).get(rate, ())):
             out.loc[hidden, col] = None
     for c in counts:

@@ -63,8 +63,7 @@ class Tokens:
 Parsed = tuple[object, str | None]
 
 
-def by_distinct(values: pd.Series, rule: Callable[[str], Parsed], tokens: Tokens,
-                dtype: str | None = None) -> tuple[pd.Series, pd.Series]:
+def by_distinct(values: pd.Series, rule: Callable[[str], Parsed], tokens: Tokens) -> tuple[pd.Series, pd.Series]:
     """Apply `rule` to each distinct raw value; return (parsed values, problem per row)."""
     codes, uniques = pd.factorize(values.astype("string").fillna(""), sort=False)
     parsed: list[object] = []
@@ -82,7 +81,7 @@ def by_distinct(values: pd.Series, rule: Callable[[str], Parsed], tokens: Tokens
             parsed.append(None if problem else value)
             problems.append(problem)
     take = np.asarray(codes)
-    out = pd.Series(pd.array(parsed, dtype=dtype) if dtype else parsed, dtype=dtype).take(take)
+    out = pd.Series(parsed, dtype=object).take(take)
     out.index = values.index
     why = pd.Series(np.asarray(problems, dtype=object)[take] if len(problems) else [], index=values.index,
                     dtype=object)

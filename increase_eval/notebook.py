@@ -84,13 +84,13 @@ class Context:
 
     def count(self, n: int) -> str:
         """A count as a reader may see it: `<k` when 1 to k-1."""
-        return f"<{self.k}" if 0 < n < self.k else self.t.number(n)
+        return f"<{self.k}" if disclosure.small([n], self.k)[0] else self.t.number(n)
 
     def rate(self, k: int, n: int) -> str:
         """A rate with its interval, or a dash when it would reveal a count under k."""
         from .indicators import wilson
 
-        if n < self.k or 0 < k < self.k or 0 < n - k < self.k:
+        if disclosure.rate_hidden([k], [n], self.k)[0]:
             return "–"
         p, lo, hi = wilson(k, n)
         return f"{self.t.pct(float(p))} {self.t.interval(float(lo), float(hi))}"

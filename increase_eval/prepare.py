@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import __version__, normalise as nz, readers, schema, store
+from . import __version__, frames, normalise as nz, readers, schema, store
 from .config import SYNTHETIC_MARKER, Config, ConfigError, FileMapping, Landlord
 from .errors import FileProblem, UserError
 from .pseudonymise import Pseudonymiser, load_or_create
@@ -276,7 +276,7 @@ def _link_participants(batches: list[LandlordData], pseudo: Pseudonymiser, order
     # registrations per person, and which landlords made them (only people registered
     # more than once need the list: a Python step kept off the many)
     size = allc.groupby("person_id").size()
-    multi = allc[_isin(allc["person_id"], size.index[size > 1])]
+    multi = allc[frames.isin(allc["person_id"], size.index[size > 1])]
     others = multi.groupby("person_id")["landlord"].agg(lambda s: ",".join(sorted(set(s))))
     by_landlord = {d.landlord.id: d for d in batches}
     for (landlord, file_no), group in dup.groupby(["landlord", "file_no"]):
@@ -302,16 +302,6 @@ def _ref_map(data: LandlordData) -> pd.DataFrame:
     return refs.set_index("participant_ref")
 
 
-def _isin(values: pd.Series, allowed) -> pd.Series:
-    """values.isin(allowed) for string IDs, through arrow's hash set: pandas' isin on
-    arrow strings converts each allowed value in Python, minutes at scale 100."""
-    if isinstance(allowed, (pd.Index, pd.Series)):
-        allowed = allowed.to_numpy(dtype=object)
-    value_set = pa.array([a for a in allowed if isinstance(a, str)], pa.string())
-    found = pc.is_in(pa.array(values.to_numpy(dtype=object, na_value=None), pa.string()), value_set=value_set)
-    return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
-
-
 def _link_children(data: LandlordData, config: Config) -> None:
     refs = _ref_map(data)
     grace = pd.Timedelta(days=config.plausibility["outcome_grace_days"])
@@ -320,7 +310,7 @@ def _link_children(data: LandlordData, config: Config) -> None:
             f = rows.frame
             header = src.mapping.columns["participant_ref"]
             ref = f["participant_ref"]
-            known = _isin(ref, refs.index)
+            known = frames.isin(ref, refs.index)
             live = rows.kept
             rows.reject(f.index[live & ref.notna() & ~known], header,
                         "no participant with this reference in the register", "participant_ref",
@@ -567,7 +557,7 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     p.loc[p["employment_status"].isna(), "long_term_unemployed"] = pd.NA
     barrier_flags = ["disability", "single_parent", "no_qualification", "long_term_unemployed"]
     p["barriers_n"] = p[barrier_flags].astype("Int64").sum(axis=1, skipna=False).astype("Int64")
-    p["tenancy_id"] = p["tenancy_id"].where(_isin(p["tenancy_id"], tenancies["tenancy_id"]))
+    p["tenancy_id"] = p["tenancy_id"].where(frames.isin(p["tenancy_id"], tenancies["tenancy_id"]))
     p["registrations"] = p["registrations"].fillna(1).astype("Int64")
     p["also_registered_by"] = pd.Series([",".join(x for x in rb.split(",") if x != l) if isinstance(rb, str) else ""
                                          for rb, l in zip(p.pop("registered_by"), p["landlord"])],
@@ -578,21 +568,21 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     p["sessions_n"] = p["person_id"].map(s.size()).fillna(0).astype("Int64")
     p["training_sessions_n"] = p["person_id"].map(training.size()).fillna(0).astype("Int64")
     p["session_hours"] = (p["person_id"].map(s["duration_minutes"].sum()).fillna(0) / 60).astype("Float64")
-    p["first_session_date"] = _lookup(p["person_id"], s["session_date"].min())
-    p["last_session_date"] = _lookup(p["person_id"], s["session_date"].max())
+    p["first_session_date"] = frames.lookup(p["person_id"], s["session_date"].min())
+    p["last_session_date"] = frames.lookup(p["person_id"], s["session_date"].max())
 
     firsts = outcomes.sort_values("outcome_date").drop_duplicates(["person_id", "outcome_type"])
     for kind, col in (("job", "job"), ("business", "business"), ("training", "further_training")):
         o = firsts[firsts["outcome_type"].eq(kind)].set_index("person_id")
-        p[col] = _isin(p["person_id"], o.index).astype("boolean")
-        p[f"{col}_date"] = _lookup(p["person_id"], o["outcome_date"])
+        p[col] = frames.isin(p["person_id"], o.index).astype("boolean")
+        p[f"{col}_date"] = frames.lookup(p["person_id"], o["outcome_date"])
         if kind == "job":
-            p["contract_type"] = _lookup(p["person_id"], o["contract_type"]).astype("string")
+            p["contract_type"] = frames.lookup(p["person_id"], o["contract_type"]).astype("string")
     p["employment"] = (p["job"] | p["business"]).astype("boolean")
     p["employment_date"] = p[["job_date", "business_date"]].min(axis=1)
     start = p["training_start_date"].fillna(p["entry_date"])
     p["days_to_employment"] = (p["employment_date"] - start).dt.days.astype("Int64")
-    p["is_ambassador"] = _isin(p["person_id"], ambassadors["person_id"]).astype("boolean")
+    p["is_ambassador"] = frames.isin(p["person_id"], ambassadors["person_id"]).astype("boolean")
     p["stage"] = pd.Series(np.select(
         [p["employment"] | p["further_training"], p["training_completed"].fillna(False).astype(bool),
          p["training_start_date"].notna(), p["assessment_date"].notna()],
@@ -601,18 +591,12 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
 
     businesses = _businesses(outcomes, checks)
     participant_tenancies = set(p["tenancy_id"].dropna())
-    tenancies["participant"] = _isin(tenancies["tenancy_id"], participant_tenancies).astype("boolean")
+    tenancies["participant"] = frames.isin(tenancies["tenancy_id"], participant_tenancies).astype("boolean")
     hoods = pd.DataFrame([{"neighbourhood_id": n.id, "name": n.name, "landlord": l.id, "country": l.country}
                           for l in config.landlords.values() for n in l.neighbourhoods]).astype("string")
     return {"participants": p, "sessions": sessions, "outcomes": outcomes, "businesses": businesses,
             "business_checks": checks, "questionnaires": questionnaires, "ambassadors": ambassadors,
             "tenancies": tenancies, "neighbourhoods": hoods}
-
-
-def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
-    """values[key] for each key (missing where absent), keeping the values' dtype even
-    when nothing is found."""
-    return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index, dtype=values.dtype)
 
 
 def _businesses(outcomes: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
@@ -627,9 +611,9 @@ def _businesses(outcomes: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
     closed = c[~c["trading"].astype(bool)].groupby("person_id")["check_date"].min()
     trading = c[c["trading"].astype(bool)].groupby("person_id")["check_date"].max()
     b["checks_n"] = b["person_id"].map(c.groupby("person_id").size()).fillna(0).astype("Int64")
-    b["ceased"] = _isin(b["person_id"], closed.index).astype("boolean")
-    b["ceased_date"] = _lookup(b["person_id"], closed)
-    b["last_trading_date"] = _lookup(b["person_id"], trading)
+    b["ceased"] = frames.isin(b["person_id"], closed.index).astype("boolean")
+    b["ceased_date"] = frames.lookup(b["person_id"], closed)
+    b["last_trading_date"] = frames.lookup(b["person_id"], trading)
     end = b["ceased_date"].fillna(b["last_trading_date"]).fillna(b["created_date"])
     b["survival_days"] = (end - b["created_date"]).dt.days.astype("Int64")
     return b

@@ -173,11 +173,12 @@ def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout:
         # build everything first, publish last: a failure leaves the previous outputs whole
         manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
         document = assemble(job, executed, manifest, config)
-        headline = tables.headline(processed, job.entity, config, config_dir)
+        entity_data = data.load(processed, job.entity, config)     # once, for headline and workbook
+        headline = tables.headline(entity_data, config, config_dir)
         workbook = None
         if job.lang == plan(config, [job.entity])[0].lang:
             workbook = work / "tables.xlsx"
-            tables.workbook(processed, job.entity, job.lang, config, config_dir, workbook)
+            tables.workbook(entity_data, job.lang, config, config_dir, workbook)
             os.chmod(workbook, 0o644)
         _write_atomic(target / f"report_{job.lang}.html", document.encode("utf-8"))
         if workbook is not None:

@@ -20,15 +20,14 @@ def _k(config: Config) -> int:
     return int(config.programme["thresholds"]["disclosure_k"])
 
 
-def headline(processed: Path, entity: str, config: Config, config_dir: Path) -> dict:
+def headline(d: data.Dataset, config: Config, config_dir: Path) -> dict:
     """Raw headline figures of an entity, suppressed where a reader could see a small count."""
-    d = data.load(processed, entity, config)
     p, k = d.participants, _k(config)
     end = config.programme["programme"]["data_end"]
     six = employment.outcome_rates(p, end).set_index("measure").loc["6m"]
     sroi, _ = value.for_entity(p, d.landlords, value.load_values(config_dir))
-    hidden = lambda n: n if not (0 < n < k) else None  # noqa: E731
-    rate_ok = six["n"] >= k and not (0 < six["k"] < k) and not (0 < six["n"] - six["k"] < k)
+    hidden = lambda n: None if disclosure.small([n], k)[0] else n  # noqa: E731
+    rate_ok = not disclosure.rate_hidden([six["k"]], [six["n"]], k)[0]
     return {"engaged": hidden(len(p)), "trained": hidden(int(p["training_start_date"].notna().sum())),
             "employed_6m": float(six["rate"]) if rate_ok else None,
             "employed_6m_lower": float(six["lower"]) if rate_ok else None,
@@ -36,9 +35,8 @@ def headline(processed: Path, entity: str, config: Config, config_dir: Path) -> 
             "businesses": hidden(int(p["business"].sum())), "sroi": float(sroi.ratio)}
 
 
-def _sheets(processed: Path, entity: str, config: Config, config_dir: Path) -> dict[str, tuple[pd.DataFrame, dict]]:
+def _sheets(d: data.Dataset, config: Config, config_dir: Path) -> dict[str, tuple[pd.DataFrame, dict]]:
     """name -> (table, how to suppress and format it)."""
-    d = data.load(processed, entity, config)
     p = d.participants
     end = config.programme["programme"]["data_end"]
     th = config.programme["thresholds"]
@@ -58,7 +56,7 @@ def _sheets(processed: Path, entity: str, config: Config, config_dir: Path) -> d
     }
 
 
-def workbook(processed: Path, entity: str, lang: str, config: Config, config_dir: Path, path: Path) -> None:
+def workbook(d: data.Dataset, lang: str, config: Config, config_dir: Path, path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
@@ -66,7 +64,7 @@ def workbook(processed: Path, entity: str, lang: str, config: Config, config_dir
     k = _k(config)
     wb = Workbook()
     wb.remove(wb.active)
-    for name, (table, how) in _sheets(processed, entity, config, config_dir).items():
+    for name, (table, how) in _sheets(d, config, config_dir).items():
         intervals = {r: ("lower", "upper") for r in how.get("rates", {}) if "lower" in table}
         shown = disclosure.suppress(table, k, how.get("counts", []), how.get("rates"), intervals)
         ws = wb.create_sheet(t(f"sheets.{name}")[:31])
@@ -124,7 +122,7 @@ def index_page(outputs: Path, results: list, manifest: dict, config: Config) -> 
             continue
         seen.add(entity)
         h = r.headline or {}
-        count = lambda n: "–" if n is None else (f"<{k}" if 0 < n < k else f"{n:,}")  # noqa: E731
+        count = lambda n: "–" if n is None else (f"<{k}" if disclosure.small([n], k)[0] else f"{n:,}")  # noqa: E731
         rate = ("–" if h.get("employed_6m") is None else
                 f"{100 * h['employed_6m']:.1f}% [{100 * h['employed_6m_lower']:.1f}, {100 * h['employed_6m_upper']:.1f}]")
         xlsx = (f'<a href="{html.escape(entity)}/tables.xlsx">xlsx</a>'

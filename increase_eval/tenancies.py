@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from . import frames
+
 
 def arrears_panel(tenancies: pd.DataFrame, panel: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
     """Monthly arrears with each tenancy's event month (missing for comparison tenancies)."""
@@ -17,11 +19,10 @@ def arrears_panel(tenancies: pd.DataFrame, panel: pd.DataFrame, participants: pd
     event = employed.set_index("tenancy_id")["employment_date"].dt.to_period("M").dt.to_timestamp()
     event = event[~event.index.duplicated()]
     comparison = set(tenancies.loc[~tenancies["participant"].astype(bool), "tenancy_id"])
-    keep = panel["tenancy_id"].isin(comparison) | panel["tenancy_id"].isin(event.index)
+    keep = frames.isin(panel["tenancy_id"], comparison) | frames.isin(panel["tenancy_id"], event.index)
     p = panel.loc[keep, ["landlord", "tenancy_id", "month", "arrears"]].copy()
     p["month"] = pd.to_datetime(p["month"])
-    # reindex, not map: mapping through an empty date series fails in pandas 3
-    p["event_month"] = pd.to_datetime(event.reindex(p["tenancy_id"].to_numpy()).to_numpy())
+    p["event_month"] = frames.lookup(p["tenancy_id"], event)
     p = p[p["arrears"].notna()]
     hoods = tenancies.set_index("tenancy_id")["neighbourhood_id"]
     p["neighbourhood_id"] = p["tenancy_id"].map(hoods)

@@ -4,7 +4,6 @@ killed at any moment leaves the previous outputs whole."""
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
@@ -21,7 +20,6 @@ import pytest
 from openpyxl import load_workbook
 
 from increase_eval import normalise, notebook, prepare, readers, report, schema, tables, text
-from increase_eval.config import load
 
 ROOT = Path(__file__).resolve().parents[1]
 

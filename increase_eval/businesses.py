@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import indicators, models
+from .disclosure import Along, collapse
 
 MONTH_DAYS = 30.44
 CHECK_WINDOW_DAYS = 15   # checks are made within about two weeks of each 6-month mark
@@ -41,8 +42,13 @@ def survival_points(b: pd.DataFrame, data_end, months=(6, 12, 18)) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def counts(b: pd.DataFrame, column: str) -> pd.DataFrame:
+COUNT_RELATIONS = (Along("businesses"),)
+
+
+def counts(b: pd.DataFrame, column: str, k: int) -> pd.DataFrame:
+    """Businesses by `column`; categories of fewer than k businesses counted together as "other"."""
     t = b[column].fillna("unknown").value_counts().rename_axis(column).reset_index(name="businesses")
+    t = collapse(t, column, "businesses", k, "other")
     t["share"] = t["businesses"] / t["businesses"].sum() if len(t) else 0.0
     return t
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from . import indicators, models
+from .disclosure import Along, collapse
 
 MEASURES = ["exit", "6m", "12m"]
 
@@ -55,8 +56,14 @@ def odds_ratios(p: pd.DataFrame, data_end) -> models.Logit:
     return models.logit_odds_ratios(d, formula, cluster="neighbourhood_id")
 
 
-def contract_types(p: pd.DataFrame) -> pd.DataFrame:
+BY_RELATIONS = (*indicators.RATE_RELATIONS, Along("n"), Along("k"))
+CONTRACT_RELATIONS = (Along("people"),)
+
+
+def contract_types(p: pd.DataFrame, k: int) -> pd.DataFrame:
+    """People in a job by contract type; types held by fewer than k people counted together."""
     jobs = p[p["job"].astype(bool)]
     t = jobs["contract_type"].fillna("unknown").value_counts().rename_axis("contract_type").reset_index(name="people")
+    t = collapse(t, "contract_type", "people", k, "other")
     t["share"] = t["people"] / t["people"].sum() if len(t) else np.nan
     return t

@@ -8,9 +8,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .disclosure import Along, Chain, Subset, Within, collapse
+
 ESF_INDICATORS = ["unemployed", "long_term_unemployed", "inactive", "under_25", "over_54", "disability",
                   "single_parent", "no_qualification", "women", "ethnic_minority"]
 STAGES = ["engaged", "assessed", "training_started", "training_completed", "outcome"]
+
+# How the counts of each table add up, for secondary suppression (see disclosure.py)
+RATE_RELATIONS = (Within("n", ("k",), rest=True),)
+FUNNEL_RELATIONS = (Chain("stage", tuple(STAGES[:4]), "people"), Chain("stage", ("engaged", "outcome"), "people"))
+PROFILE_RELATIONS = (Within("known", ("k",), rest=True),
+                     Subset("indicator", ("unemployed", "long_term_unemployed", "inactive"), "k", "known"))
+ACCOUNTING_RELATIONS = (Within("rows_in", ("kept", "rejected", "merged")),
+                        *(Along(c) for c in ("rows_in", "kept", "rejected", "merged")))
+AREA_RELATIONS = (*(Along(c, by="landlord") for c in ("engaged", "trained", "completed")),
+                  Within("engaged", ("trained",), rest=True), Within("trained", ("completed",), rest=True))
 
 
 def wilson(k, n, level: float = 0.95):
@@ -71,6 +83,7 @@ def funnel(p: pd.DataFrame) -> pd.DataFrame:
     n = len(p)
     rows = [{"stage": s, "people": int(np.asarray(reached[s]).sum())} for s in STAGES]
     table = pd.DataFrame(rows)
+    table["engaged"] = n
     table["share_of_engaged"] = table["people"] / n if n else np.nan
     return table
 
@@ -132,9 +145,11 @@ def reject_reasons(rejects: pd.DataFrame) -> pd.DataFrame:
     return t.sort_values(ascending=False).rename_axis("reason").reset_index(name="rows")
 
 
-def by_area(p: pd.DataFrame) -> pd.DataFrame:
-    """Engaged, trained and completed people by landlord and neighbourhood."""
+def by_area(p: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Engaged, trained and completed people by landlord and neighbourhood; neighbourhoods
+    with fewer than k people engaged are counted together as "other" within their landlord."""
     g = p.assign(trained=p["training_start_date"].notna(), completed=p["training_completed"].fillna(False).astype(bool))
-    return (g.groupby(["landlord", "neighbourhood_id"])
-            .agg(engaged=("person_id", "size"), trained=("trained", "sum"), completed=("completed", "sum"))
-            .astype(int).reset_index())
+    t = (g.groupby(["landlord", "neighbourhood_id"])
+         .agg(engaged=("person_id", "size"), trained=("trained", "sum"), completed=("completed", "sum"))
+         .astype(int).reset_index())
+    return collapse(t, "neighbourhood_id", "engaged", k, "other", by="landlord")

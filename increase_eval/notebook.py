@@ -44,6 +44,8 @@ class Context:
         return self.config.landlords[landlord_id].name
 
     def neighbourhood_name(self, neighbourhood_id: str) -> str:
+        if neighbourhood_id == "other":
+            return self.t("common.other_areas")
         names = self.data.neighbourhoods.set_index("neighbourhood_id")["name"]
         return names.get(neighbourhood_id, neighbourhood_id)
 
@@ -82,9 +84,9 @@ class Context:
     def say(self, key: str, **kw) -> None:
         self._show(f"<p>{html.escape(self.t(key, **kw))}</p>")
 
-    def count(self, n: int) -> str:
-        """A count as a reader may see it: `<k` when 1 to k-1."""
-        return f"<{self.k}" if disclosure.small([n], self.k)[0] else self.t.number(n)
+    def count(self, n) -> str:
+        """A count as a reader may see it: `<k` when 1 to k-1 or already hidden (missing)."""
+        return f"<{self.k}" if pd.isna(n) or disclosure.small([n], self.k)[0] else self.t.number(n)
 
     def rate(self, k: int, n: int) -> str:
         """A rate with its interval, or a dash when it would reveal a count under k."""
@@ -95,18 +97,25 @@ class Context:
         p, lo, hi = wilson(k, n)
         return f"{self.t.pct(float(p))} {self.t.interval(float(lo), float(hi))}"
 
+    def protected(self, frame: pd.DataFrame, counts=(), rates: dict | None = None, relations=()) -> pd.DataFrame:
+        """`frame` as a reader may see it: counts 1..k-1 as `<k`, further counts hidden
+        (`[c]`) where the table's `relations` would let one be worked back, and rates
+        (rate -> (denominator, numerator)) blanked with their intervals when they would
+        reveal a hidden count. For charts as much as for tables."""
+        intervals = {r: tuple(c for c in ("lower", "upper") if c in frame) for r in (rates or {})
+                     if r in ("rate", "survival")}
+        return disclosure.suppress(frame, self.k, list(counts), rates or {}, intervals, relations)
+
     def table(self, frame: pd.DataFrame, headers: dict[str, str], counts=(), rates: dict | None = None,
               percents=(), decimals: dict | None = None, labels: dict | None = None, caption: str | None = None,
-              p_values=()):
-        """Show `frame` with translated headers (`headers`: column -> string key), counts
-        1..k-1 shown as `<k`, rates (rate -> (denominator, numerator)) blanked with their
-        intervals when they would reveal such a count, numbers formatted for the language.
+              p_values=(), relations=()):
+        """Show `frame` with translated headers (`headers`: column -> string key), its
+        counts and rates protected (see `protected`), numbers formatted for the language.
         `labels` maps a column to a label group in the strings, or to a function."""
         shown = frame.copy()
         for col, group in (labels or {}).items():
             shown[col] = shown[col].map(group if callable(group) else (lambda v, g=group: self.t.label(g, v)))
-        intervals = {r: tuple(c for c in ("lower", "upper") if c in shown) for r in (rates or {}) if r == "rate"}
-        hidden = disclosure.suppress(shown, self.k, list(counts), rates or {}, intervals)
+        hidden = self.protected(shown, counts, rates, relations)
         out = pd.DataFrame(index=hidden.index)
         for col in headers:
             fmt = (self.t.pct if col in percents else self.t.p_value if col in p_values else

@@ -28,15 +28,23 @@ def _fig(title: str):
     return fig, ax
 
 
-def funnel(stages: list[str], people: list[float], title: str, xlabel: str):
+def funnel(stages: list[str], shown: list, title: str, xlabel: str, number=lambda n: f"{n:,.0f}"):
+    """Bars of people per stage. `shown` holds each stage's count as a reader may see it:
+    a number, or a string (`<5`, `[c]`) for a hidden count, which gets no bar (its length
+    would give the count away), only its label."""
     fig, ax = _fig(title)
     y = np.arange(len(stages))[::-1]
-    ax.barh(y, people, color=PALETTE[0])
+    lengths = [float(v) if not isinstance(v, str) and v is not None else 0.0 for v in shown]
+    labels = [v if isinstance(v, str) else "–" if v is None else number(v) for v in shown]
+    ax.barh(y, lengths, color=PALETTE[0])
+    for yi, length, label in zip(y, lengths, labels):
+        ax.annotate(label, (length, yi), xytext=(3, 0), textcoords="offset points", va="center")
     ax.set_yticks(y, stages)
     ax.set_xlabel(xlabel)
+    ax.set_xlim(0, max(lengths + [1.0]) * 1.12)
     ax.grid(axis="y", visible=False)
     fig.tight_layout()
-    alt = f"{title}. " + "; ".join(f"{s}: {int(n)}" for s, n in zip(stages, people) if not np.isnan(n))
+    alt = f"{title}. " + "; ".join(f"{s}: {label}" for s, label in zip(stages, labels))
     return fig, alt
 
 
@@ -60,11 +68,14 @@ def rates(labels: list[str], rate, lower, upper, title: str, xlabel: str, refere
     return fig, alt
 
 
-def survival(curves: dict[str, pd.DataFrame], title: str, xlabel: str, ylabel: str, cumulative: bool = False):
+def survival(curves: dict[str, pd.DataFrame], title: str, xlabel: str, ylabel: str, cumulative: bool = False,
+             min_at_risk: int = 0):
     """Kaplan-Meier step curves with their intervals; `cumulative` shows 1 - S (share
-    who had the event)."""
+    who had the event). Each curve stops before fewer than `min_at_risk` remain at risk,
+    where a step would show what happened to one or two people (and little else)."""
     fig, ax = _fig(title)
     for i, (name, c) in enumerate(curves.items()):
+        c = c[c["at_risk"] >= min_at_risk] if min_at_risk else c
         s, lo, hi = c["survival"], c["lower"], c["upper"]
         if cumulative:
             s, lo, hi = 1 - s, 1 - hi, 1 - lo

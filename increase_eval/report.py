@@ -271,6 +271,7 @@ def assemble(job: Job, executed: list[dict], manifest: dict, config: Config) -> 
     synthetic = (f'<p class="synthetic-banner" role="alert">{html.escape(t("common.synthetic"))}</p>'
                  if manifest.get("synthetic") else "")
     today = t.date(datetime.now(timezone.utc))
+    k = int(config.programme["thresholds"]["disclosure_k"])
     meta = html.escape(t("report.meta", date=today, snapshot=manifest["snapshot"], version=manifest["code_version"],
                          tool=__version__))
     return f"""<!DOCTYPE html>
@@ -280,7 +281,8 @@ def assemble(job: Job, executed: list[dict], manifest: dict, config: Config) -> 
 <style>{CSS}</style></head>
 <body>
 <header><h1 style="margin-top:0">{html.escape(t("report.title", name=name))}</h1>
-<p class="meta">{meta}</p>{synthetic}</header>
+<p class="meta">{meta}</p>{synthetic}
+<p class="meta">{html.escape(t("report.disclosure", k=k, k1=k - 1))}</p></header>
 <nav class="toc" aria-label="{html.escape(t("report.contents"))}"><strong>{html.escape(t("report.contents"))}</strong>
 <ol>{"".join(items)}</ol></nav>
 <main>{body}</main>

@@ -40,15 +40,19 @@ def _sheets(d: data.Dataset, config: Config, config_dir: Path) -> dict[str, tupl
     p = d.participants
     end = config.programme["programme"]["data_end"]
     th = config.programme["thresholds"]
-    rate = {"rates": {"rate": ("n", "k")}, "counts": ["n", "k"], "percents": ["rate", "lower", "upper"]}
+    rate = {"rates": {"rate": ("n", "k")}, "counts": ["n", "k"], "percents": ["rate", "lower", "upper"],
+            "relations": indicators.RATE_RELATIONS}
     sroi, swings = value.for_entity(p, d.landlords, value.load_values(config_dir))
     funnel = indicators.funnel(p)
-    profile = indicators.esf_profile(p, th["under_age"], th["over_age"]).rename(columns={"known": "n"})
+    profile = indicators.esf_profile(p, th["under_age"], th["over_age"])
     return {
-        "funnel": (funnel, {"counts": ["people"], "percents": ["share_of_engaged"]}),
-        "profile": (profile, rate),
+        "funnel": (funnel.drop(columns="engaged"), {"counts": ["people"], "percents": ["share_of_engaged"],
+                                                    "rates": {"share_of_engaged": ("engaged", "people")},
+                                                    "relations": indicators.FUNNEL_RELATIONS, "full": funnel}),
+        "profile": (profile, rate | {"rates": {"rate": ("known", "k")}, "counts": ["known", "k"],
+                                     "relations": indicators.PROFILE_RELATIONS}),
         "employment": (employment.outcome_rates(p, end), rate),
-        "by_barriers": (employment.rates_by(p, end, "barriers_n"), rate),
+        "by_barriers": (employment.rates_by(p, end, "barriers_n"), rate | {"relations": employment.BY_RELATIONS}),
         "business_survival": (businesses.survival_points(d.businesses, end), rate | {"rates": {"survival": ("n", "k")},
                                                                                      "percents": ["survival", "lower", "upper"]}),
         "sroi_sensitivity": (swings.drop(columns="swing"), {"decimals": 2}),
@@ -66,7 +70,9 @@ def workbook(d: data.Dataset, lang: str, config: Config, config_dir: Path, path:
     wb.remove(wb.active)
     for name, (table, how) in _sheets(d, config, config_dir).items():
         intervals = {r: ("lower", "upper") for r in how.get("rates", {}) if "lower" in table}
-        shown = disclosure.suppress(table, k, how.get("counts", []), how.get("rates"), intervals)
+        full = how.get("full", table)     # with any column a rate needs but the sheet does not show
+        shown = disclosure.suppress(full, k, how.get("counts", []), how.get("rates"), intervals,
+                                    how.get("relations", ()))[table.columns]
         ws = wb.create_sheet(t(f"sheets.{name}")[:31])
         headers = [t(f"cols.{c}") if _has(t, f"cols.{c}") else c for c in shown.columns]
         ws.append(headers)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .disclosure import Along, Within
+
 from . import frames
 
 
@@ -50,6 +52,9 @@ def matching_units(panel: pd.DataFrame, tenancies: pd.DataFrame, window: int = 1
         units[f"household_{h}"] = (household == h).astype(float)
     units["neighbourhood_id"] = t["neighbourhood_id"].reindex(units.index)
     return units.dropna(subset=["change", "pre_arrears", "lead_age"]).reset_index()
+
+
+SUSTAIN_RELATIONS = (Within("tenancies", ("ended",), rest=True), Along("tenancies"), Along("ended"))
 
 
 def sustainment(tenancies: pd.DataFrame, data_end) -> pd.DataFrame:

@@ -195,11 +195,13 @@ def _csv_options(src: Source, invalid: list):
 
 
 def _arrow_problem(src: Source, exc: Exception) -> Exception:
-    text = str(exc)
+    # pyarrow may quote the row it choked on ("...got 3: <the row>"): a message must name
+    # the problem, never repeat data, so only its first two parts are kept
+    text = ":".join(str(exc).splitlines()[0].split(":")[:2])[:200]
     if "UTF8" in text or "UTF-8" in text or "decode" in text.lower():
-        return src.problem(f"not readable as {src.mapping.encoding} ({text.splitlines()[0]}); expected "
+        return src.problem(f"not readable as {src.mapping.encoding} ({text}); expected "
                            f"text encoded as {src.mapping.encoding}")
-    return src.problem(f"cannot be read as CSV separated by '{src.mapping.delimiter}' ({text.splitlines()[0]})")
+    return src.problem(f"cannot be read as CSV separated by '{src.mapping.delimiter}' ({text})")
 
 
 def _frame(src: Source, table: pa.Table, first_row: int, invalid_lines: set[int]) -> pd.DataFrame:
@@ -317,10 +319,20 @@ def _read_sheet(src: Source) -> list[list[str]]:
     elif sheet not in names:
         raise src.problem(f"no sheet named '{sheet}' (sheets: {', '.join(names)})")
     try:
-        rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        ws = book.get_sheet_by_name(sheet)
+        rows = ws.to_python(skip_empty_area=False)
+        merged = ws.merged_cell_ranges or []
     except Exception as exc:
         raise src.problem(f"the sheet '{sheet}' cannot be read ({type(exc).__name__})") from None
-    return [[_cell_text(v) for v in row] for row in rows]
+    text = [[_cell_text(v) for v in row] for row in rows]
+    # a merged range shows its first cell's value in every cell it covers (a ward typed
+    # once for the three people below it): each of those rows has that value
+    for (r0, c0), (r1, c1) in merged:
+        if r0 < len(text) and c0 < len(text[r0]):
+            for r in range(r0, min(r1 + 1, len(text))):
+                for c in range(c0, min(c1 + 1, len(text[r]))):
+                    text[r][c] = text[r0][c0]
+    return text
 
 
 def _prepare_xlsx(src: Source, required: set[str]) -> list[list[str]]:

@@ -143,3 +143,13 @@ def test_xlsx_missing_sheet_lists_the_sheets(tmp_path):
     _xlsx(tmp_path / "s.xlsx", [["Réf", "Date", "Durée"]])
     with pytest.raises(FileProblem, match=r"no sheet named 'Sessions' \(sheets: Sheet\)"):
         read(tmp_path, None, path="s.xlsx", format="xlsx", sheet="Sessions")
+
+
+def test_a_parser_message_never_repeats_the_row_it_quotes(tmp_path):
+    import pyarrow as pa
+
+    (tmp_path / "s.csv").write_bytes("Réf;Date;Durée\n".encode("cp1252"))
+    [src] = readers.open_sources("neotoa", tmp_path, mapping(), REQUIRED)
+    problem = readers._arrow_problem(src, pa.ArrowInvalid("CSV parse error: Expected 3 columns, got 4: "
+                                                          "AH-1;Zorglub;zorglub@example.org;1"))
+    assert "Expected 3 columns, got 4" in str(problem) and "orglub" not in str(problem)

@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "page. Reports whose data, configuration, notebooks and code did not change are "
                                    "not made again.")
     _folders(r, "processed", "outputs", "config")
-    r.add_argument("--landlord", nargs="+", metavar="ID", default=None,
+    r.add_argument("--landlord", nargs="+", action="extend", metavar="ID", default=None,
                    help="only these entities (landlord ids, all, fr, uk; default: every one)")
     r.add_argument("--lang", choices=["fr", "en"], default=None, help="only reports in this language")
     r.add_argument("--workers", type=int, default=None, help="reports made at once (default: one per core)")

@@ -120,6 +120,82 @@ def test_no_count_from_1_to_k_minus_1_in_any_report_table(reports, config):
     assert checked > 200
 
 
+def report_tables(outputs: Path, config):
+    """Every table of every report, sheet of every workbook and the index page, as
+    (where, headers as string keys, rows of cell texts)."""
+    keys: dict[str, str] = {}
+    for lang in ("en", "fr"):
+        t = text.load(config.root, lang)
+        for key in t.strings["cols"]:
+            keys.setdefault(t(f"cols.{key}"), key)
+    for path in [*outputs.rglob("report_*.html"), outputs / "index.html"]:
+        parser = Tables()
+        parser.feed(path.read_text(encoding="utf-8"))
+        for table in parser.tables:
+            head, *rows = table
+            yield path.name, [keys.get(h.split(" / ")[0], h) for h in head], rows
+    for path in outputs.rglob("*.xlsx"):
+        for ws in load_workbook(path).worksheets:
+            head, *rows = [["" if v is None else str(v) for v in r] for r in ws.iter_rows(values_only=True)]
+            yield f"{path.parent.name}/{ws.title}", [keys.get(h, h) for h in head], rows
+
+
+def _number(cell: str):
+    cell = cell.replace("\u00a0", "").replace("\u202f", "").replace(",", "").replace(" ", "")
+    return float(cell) if re.fullmatch(r"-?\d+(\.\d+)?", cell) else None
+
+
+# how the counts of the reports' tables add up (header keys): a part and its total
+# (with a remainder never shown, or not), and columns whose total is published
+WITHIN = [("rows_in", ("kept", "rejected", "merged"), False), ("known", ("count",), True), ("known", ("k",), True),
+          ("eligible", ("employed",), True), ("n", ("k",), True), ("n", ("employed",), True),
+          ("engaged", ("trained",), True),
+          ("trained", ("completed",), True), ("trained", ("active",), True), ("tenancies", ("ended",), True)]
+ALONG = ["rows_in", "kept", "rejected", "merged", "engaged", "trained", "completed", "businesses", "active"]
+RATES = {"rate": ("eligible", "employed", "known", "count", "n", "k"), "survival": ("at_risk",)}
+
+
+def test_no_hidden_count_can_be_worked_back_in_any_table_of_any_output(reports, config):
+    """Secondary suppression, read from the outputs alone: no part hidden alone beside
+    its shown total, no shown part and total whose difference is a small count, no
+    column with a published total and a single hidden cell, and no rate shown whose
+    count is hidden."""
+    k = config.programme["thresholds"]["disclosure_k"]
+    hidden = lambda c: c in (f"<{k}", "[c]")  # noqa: E731
+    problems, checked = [], 0
+    for where, head, rows in report_tables(reports.outputs, config):
+        col = {h: j for j, h in enumerate(head)}
+        for total, parts, rest in WITHIN:
+            if total not in col or not all(p in col for p in parts):
+                continue
+            for row in rows:
+                cells = [row[col[total]], *(row[col[p]] for p in parts)]
+                checked += 1
+                if not rest and sum(map(hidden, cells)) == 1:
+                    problems.append((where, total, row))
+                values = [_number(c) for c in cells]
+                if rest and None not in values and 0 < values[0] - sum(values[1:]) < k:
+                    problems.append((where, total, row))
+        groups = "landlord" in col and "neighbourhood" in col
+        for c in ALONG if "stage" not in col and "measure" not in col else []:
+            if c not in col:
+                continue
+            by = {}
+            for row in rows:
+                by.setdefault(row[col["landlord"]] if groups else None, []).append(row[col[c]])
+            for cells in by.values():     # (a lone row is its own total: the small-count rule covers it)
+                checked += 1
+                if len(cells) > 1 and sum(map(hidden, cells)) == 1:
+                    problems.append((where, c, cells))
+        for rate, counts in RATES.items():
+            for row in rows if rate in col else []:
+                if _number(row[col[rate]].replace("%", "")) is not None and \
+                        any(hidden(row[col[c]]) for c in counts if c in col):
+                    problems.append((where, rate, row))
+    assert problems == []
+    assert checked > 300
+
+
 def test_table_text_is_escaped(monkeypatch, prepared, config):
     ctx = notebook.setup("archipel_habitat", "en", prepared.processed)
     shown = []
@@ -214,3 +290,96 @@ def test_interrupted_report_stops_its_jobs_keeps_the_reports_whole_and_the_next_
     results = report.run(reports.processed, outputs, ROOT / "config", entities=["archipel_habitat"], progress=False)
     assert [r.status for r in results] == ["skipped"]
     assert not list(outputs.glob("*/.work-*")) and not list(outputs.glob("*/.report_*"))
+
+
+CANARY = {"first_name": "Quillonette", "last_name": "Zorglubovitch", "email": "zorglub.canary@example.org",
+          "phone": "07 13 57 91 24", "address": "13 rue du Canari Zorglub", "tenancy_ref": "AH-BAIL-CANARY9"}
+BIRTH = pd.Timestamp("1961-07-13")
+BIRTH_FORMS = ["13/07/1961", "1961-07-13", "13.07.1961", "13-07-1961", "19610713", "07/13/1961", "13/07/61",
+               "13 July 1961", "13 juillet 1961", "Jul 13, 1961", "1961/07/13"]
+
+
+def _seed(raw: Path) -> None:
+    """Recognisable identifiers in Archipel Habitat's register (valid and invalid rows, a
+    malformed line) and its tenancy files, plus a second landlord whose register has lost
+    its header, so that an error line is written too."""
+    folder = raw / "archipel_habitat"
+    path = folder / "inscrits_increase.csv"
+    lines = path.read_text(encoding="cp1252").splitlines()
+    head = lines[0].split(";")
+    col = {h: j for j, h in enumerate(head)}
+    old_refs = {}
+    for n in range(1, 9):
+        cells = lines[n].split(";")
+        old_refs[cells[col["Réf. bail"]]] = f"{CANARY['tenancy_ref']}{n}"
+        cells[col["Prénom"]], cells[col["Nom"]] = CANARY["first_name"], f"{CANARY['last_name']}{n}"
+        cells[col["Courriel"]], cells[col["Téléphone"]] = CANARY["email"], CANARY["phone"]
+        cells[col["Adresse"]] = CANARY["address"]
+        cells[col["Date de naissance"]] = {6: "31/02/1961", 7: "13/07/1861"}.get(n, BIRTH.strftime("%d/%m/%Y"))
+        lines[n] = ";".join(cells)
+    lines.append(";".join([lines[1], "13/07/1961", CANARY["email"]]))      # a line with too many fields
+    path.write_text("\n".join(lines) + "\n", encoding="cp1252")
+    for name in ("baux.csv", "comptes_locataires.csv"):
+        p = folder / name
+        text_ = p.read_text(encoding="cp1252")
+        for old, new in old_refs.items():
+            text_ = text_.replace(old, new)
+        p.write_text(text_.replace("David Fernandez", f"{CANARY['first_name']} {CANARY['last_name']}"), encoding="cp1252")
+    neotoa = raw / "neotoa" / "NEOTOA_PARTICIPANTS.csv"
+    body = neotoa.read_bytes().split(b"\n", 1)[1]                      # header lost: data in its place
+    neotoa.write_bytes(body.replace(b"@", b"+zorglub.canary@", 1))
+
+
+def _everything_written(*folders: Path) -> str:
+    """All text a person could read in these folders: parquet cells, JSON, HTML, notebooks,
+    logs and workbooks."""
+    parts = []
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if not path.is_file():
+                continue
+            if path.suffix == ".parquet":
+                frame = pd.read_parquet(path)
+                parts += [" ".join(map(str, frame.columns)), frame.astype(str).to_csv(index=False)]
+            elif path.suffix == ".xlsx":
+                for ws in load_workbook(path).worksheets:
+                    parts += [str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+            elif path.suffix in (".html", ".json", ".ipynb", ".log", ".txt", ".csv", ".md"):
+                parts.append(path.read_text(encoding="utf-8", errors="replace"))
+    return "\n".join(parts)
+
+
+def test_seeded_identifiers_reach_no_processed_table_output_log_or_error_message(copy_of, tmp_path):
+    raw, secret = copy_of
+    _seed(raw)
+    processed, outputs = tmp_path / "processed", tmp_path / "outputs"
+    cli = [sys.executable, "-m", "increase_eval.cli"]
+    prep = subprocess.run([*cli, "prepare", "--raw", str(raw), "--processed", str(processed), "--secret", str(secret),
+                           "--config", str(ROOT / "config")], capture_output=True, text=True, timeout=600)
+    rep = subprocess.run([*cli, "report", "--processed", str(processed), "--outputs", str(outputs), "--landlord",
+                          "archipel_habitat", "all", "--lang", "fr", "--config", str(ROOT / "config")],
+                         capture_output=True, text=True, timeout=900)
+    assert prep.returncode == 1 and "neotoa" in prep.stderr           # the broken landlord is named...
+    assert rep.returncode == 0, rep.stderr[-2000:]
+    manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
+    archipel = {f["table"]: f for f in manifest["landlords"]["archipel_habitat"]["files"]}
+    assert archipel["participants"]["rejected"] >= 3                   # impossible and implausible births, bad line
+    written = "\n".join([_everything_written(processed, outputs), prep.stdout, prep.stderr, rep.stdout, rep.stderr])
+    assert len(written) > 100_000
+    canaries = [*CANARY.values(), "zorglub", "Zorglub", "canary", *BIRTH_FORMS, "31/02/1961", "13/07/1861"]
+    assert [c for c in canaries if c.lower() in written.lower()] == []
+    assert secret.read_text().strip() not in written                   # ...and the secret never printed
+    assert oct(secret.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_landlord_s_report_and_tables_hold_nothing_of_the_other_landlords(reports, config):
+    """Archipel Habitat's report names no other landlord and none of their neighbourhoods,
+    and its counts are its own: the register rows it accounts for are its manifest's."""
+    doc = (reports.outputs / "archipel_habitat" / "report_fr.html").read_text(encoding="utf-8")
+    workbook = output_text(reports.outputs / "archipel_habitat")
+    others = [n for l in config.landlords.values() if l.id != "archipel_habitat"
+              for n in [l.name, *(h.name for h in l.neighbourhoods)]]
+    assert len(others) > 30 and [n for n in others if n in doc or n in workbook] == []
+    mine = json.loads((reports.processed / "manifest.json").read_text(encoding="utf-8"))["landlords"]["archipel_habitat"]
+    rows_in = sum(f["rows_in"] for f in mine["files"])
+    assert f"{rows_in:,}".replace(",", "\u202f") in doc or f"{rows_in:,}".replace(",", "\u00a0") in doc

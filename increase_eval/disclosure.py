@@ -125,17 +125,19 @@ def protect(table: pd.DataFrame, k: int, counts, relations=()) -> tuple[pd.DataF
     # there: hiding it here would protect nothing
     alone = {r.parts[0] for r in rels if r.total is None and len(r.parts) == 1}
 
-    def best(cells, total):
-        candidates = [c for c in cells if not hidden(c) and not np.isnan(value(c)) and c not in alone]
+    def ranked(cells, total) -> list:
+        candidates = [c for c in dict.fromkeys(cells) if not hidden(c) and not np.isnan(value(c)) and c not in alone]
         # the smallest cell of at least 2k-1 (beside it a small count keeps its whole range
         # 1..k-1 even to a reader who guesses that [c] means "k or more"), then of at least
         # k, parts before the total, zeros last
-        return min(candidates, key=lambda c: (value(c) < 2 * k - 1, value(c) < k, c == total, value(c)),
-                   default=None)
+        return sorted(candidates, key=lambda c: (value(c) < 2 * k - 1, value(c) < k, c == total, value(c)))
 
-    while True:
+    def best(cells, total):
+        return next(iter(ranked(cells, total)), None)
+
+    def greedy():                  # relation by relation, until each is safe or has nothing left
         changed = True
-        while changed:             # the greedy pass, relation by relation
+        while changed:
             changed = False
             for rel in rels:
                 cells = rel.parts + ([rel.total] if rel.total else [])
@@ -151,24 +153,52 @@ def protect(table: pd.DataFrame, k: int, counts, relations=()) -> tuple[pd.DataF
                 if cell is not None:
                     secondary[cell[1]][cell[0]] = True
                     changed = True
-        # then the audit: what the relations together still pin down (zeros, chains of sums)
-        pinned = _pinned(rels, value, primary, secondary, k)
-        more = [best([c for r in rels if cell in r.parts or cell == r.total
-                      for c in r.parts + ([r.total] if r.total else [])], None) for cell in pinned]
-        more = [c for c in more if c is not None]
-        if not more:
+
+    def cells_of(cell) -> list:
+        return [c for r in rels if cell in r.parts or cell == r.total for c in r.parts + ([r.total] if r.total else [])]
+
+    everything = list(dict.fromkeys(c for r in rels for c in r.parts + ([r.total] if r.total else [])))
+    # then the audit: what the relations together still pin down (zeros, chains of sums).
+    # Against a reader who takes `[c]` for any count, hide more until nothing is pinned,
+    # looking beyond the pinned cell's own relations if need be; against a wary reader
+    # (see `_pinned`), try the pinned cells' relations for a cell whose hiding frees one
+    # (and keep a cell hidden for the wary reader only if that frees something)
+    while True:
+        greedy()
+        pins = _pinned(rels, value, primary, secondary, k)
+        cell = next((c for c in (best(cells_of(p), None) for p in pins) if c is not None), None)
+        if cell is None and pins:
+            cell = best(everything, None)
+        if cell is None:
             break
-        for cell in more[:1]:
+        secondary[cell[1]][cell[0]] = True      # one at a time: it may free the others
+    pins = _pinned(rels, value, primary, secondary, k, wary=True)
+    tried = set()
+    while pins:
+        options = [c for c in dict.fromkeys(c for p in pins for c in ranked(cells_of(p), None)[:3]) if c not in tried]
+        for cell in options:
+            tried.add(cell)
+            before = {c: v.copy() for c, v in secondary.items()}
             secondary[cell[1]][cell[0]] = True
+            greedy()
+            now = _pinned(rels, value, primary, secondary, k, wary=True)
+            if len(now) < len(pins) and not _pinned(rels, value, primary, secondary, k):
+                pins = now
+                break
+            secondary.update(before)
+        else:
+            break
     index = table.index
     return (pd.DataFrame(primary, index=index), pd.DataFrame(secondary, index=index))
 
 
-def _pinned(rels: list[_Relation], value, primary, secondary, k: int) -> list:
+def _pinned(rels: list[_Relation], value, primary, secondary, k: int, wary: bool = False) -> list:
     """Small counts (hidden, or remainders never shown) a reader could still work out
     exactly from what is published: for each, the lowest and highest values consistent
     with every relation (linear programming), where `<k` means 1..k-1, `[c]` any count,
-    and a total published elsewhere is known unless small. Cells, or (relation, "rest")."""
+    and a total published elsewhere is known unless small. A `wary` reader also knows
+    that `[c]` is not 1..k-1 and is granted knowing whether it is 0 or at least k (more
+    than it can know). A pinned remainder is reported as its relation's total cell."""
     from scipy.optimize import linprog
 
     hidden = {c for r in rels for c in r.parts + ([r.total] if r.total else [])
@@ -182,7 +212,8 @@ def _pinned(rels: list[_Relation], value, primary, secondary, k: int) -> list:
     if not sensitive:
         return []
     where = {v: n for n, v in enumerate(variables)}
-    bounds = [(1, k - 1) if v[1] == "sum" or (v in hidden and primary[v[1]][v[0]]) else (0, None) for v in variables]
+    bounds = [(1, k - 1) if v[1] == "sum" or (v in hidden and primary[v[1]][v[0]]) else
+              (k, None) if wary and v in hidden and value(v) >= k else (0, None) for v in variables]
     A, b = np.zeros((len(rels), len(variables))), np.zeros(len(rels))
     for j, r in enumerate(rels):
         for c in r.parts:
@@ -211,13 +242,15 @@ def _pinned(rels: list[_Relation], value, primary, secondary, k: int) -> list:
     return out
 
 
-def pinned(table: pd.DataFrame, k: int, counts, relations, primary: pd.DataFrame, secondary: pd.DataFrame) -> list:
+def pinned(table: pd.DataFrame, k: int, counts, relations, primary: pd.DataFrame, secondary: pd.DataFrame,
+           wary: bool = False) -> list:
     """The small counts of a table shown with these masks that a reader could work out
-    exactly (the audit `protect` runs until there are none it can fix)."""
+    exactly (see `_pinned`; `protect` hides more until a wary reader pins none it can fix)."""
     counts = list(counts)
     values = {c: pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float) for c in counts}
     return _pinned(_expand(table, relations), lambda cell: values[cell[1]][cell[0]],
-                   {c: primary[c].to_numpy() for c in counts}, {c: secondary[c].to_numpy() for c in counts}, k)
+                   {c: primary[c].to_numpy() for c in counts}, {c: secondary[c].to_numpy() for c in counts}, k,
+                   wary)
 
 
 def suppress(table: pd.DataFrame, k: int, counts: list[str], rates: dict[str, tuple[str, str]] | None = None,

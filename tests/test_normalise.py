@@ -38,7 +38,7 @@ def test_dates_accept_mapping_format_iso_and_excel_serials(raw, expected):
     ("31/02/2021", "not a date (expected dd/mm/yyyy)"),
     ("13/13/2020", "not a date (expected dd/mm/yyyy)"),
     ("hello", "not a date (expected dd/mm/yyyy)"),
-    ("01/01/1850", "date 1850-01-01 is outside 1900-2100"),
+    ("01/01/1850", "date outside 1900-2100"),
     ("43900.5", "not a date (expected dd/mm/yyyy)"),   # a fraction is not a day
 ])
 def test_dates_refuse_impossible_values_with_a_reason(raw, reason):

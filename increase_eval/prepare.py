@@ -495,8 +495,6 @@ def _rows_rejects(landlord: str, table: str, src: readers.Source, rows: Rows) ->
     r = pd.concat(rows.rejects, ignore_index=True)
     r["row"] = rows.frame[readers.ROW].to_numpy()[r["index"].to_numpy(dtype=np.int64)]
     r["landlord"], r["table"], r["file"] = landlord, table, src.name
-    r["value"] = r["value"].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
-                                else str(v)[:120], na_action="ignore")
     return r[REJECT_COLUMNS]
 
 
@@ -733,14 +731,44 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
     return Outcome(accounts, errors, by_reason, counts, processed / "manifest.json", created)
 
 
+class _Shape(dict):
+    """str.translate table: letters to a/A, digits to 9, anything else kept."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        out = ("A" if ch.isupper() else "a") if ch.isalpha() else "9" if ch.isdigit() else ch
+        self[code] = out
+        return out
+
+
+_SHAPE = _Shape()
+
+
+def shape(value) -> str | None:
+    """What a rejected value looks like, not what it says ('3 March 2020' -> '9 Aaaaa 9999',
+    '-30' -> '-99'), cut at 40 characters. A value in the wrong column can be a name, an
+    address or a birth date (a shifted row, a note typed in the wrong cell): the text stays
+    in the raw layer, where file, row and column find it; the shape says what went wrong.
+    Withheld identifiers ('<birth_date withheld>') and spreadsheet errors stay as they are."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value)
+    if text.endswith(" withheld>") or (text.strip().startswith("#") and len(text.strip()) <= 8):
+        return text.strip()[:40]
+    return text.translate(_SHAPE)[:40]
+
+
 def _reject_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
     table = pd.concat([r for r in parts if not r.empty] or [pd.DataFrame(columns=REJECT_COLUMNS)],
                       ignore_index=True)
     table["row"] = table["row"].astype("Int64")
+    values = table["value"].astype(object)
+    unique = pd.unique(values.dropna())
+    table["value"] = values.map(dict(zip(unique, (shape(v) for v in unique))))
     for c in REJECT_COLUMNS:
         if c != "row":
             table[c] = table[c].astype("string")
-    return table
+    return table.rename(columns={"value": "value_shape"})
 
 
 def _manifest(config: Config, accounts: list[FileAccount], errors: list[str], counts: dict,

@@ -280,7 +280,7 @@ PROCESSED: dict[str, dict[str, pa.Column]] = {
     "neighbourhoods": {"neighbourhood_id": _c(STR, nullable=False, unique=True), "name": _c(STR),
                        "landlord": _c(STR, nullable=False), "country": _c(STR, nullable=False)},
     "rejects": {c: _c(INT if c == "row" else STR) for c in
-                ["landlord", "table", "file", "row", "column", "field", "value", "reason"]},
+                ["landlord", "table", "file", "row", "column", "field", "value_shape", "reason"]},
 }
 
 

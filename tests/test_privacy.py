@@ -196,6 +196,14 @@ def test_no_hidden_count_can_be_worked_back_in_any_table_of_any_output(reports, 
     assert checked > 300
 
 
+@pytest.mark.parametrize("value, expected", [
+    ("3 March 2020", "9 Aaaaa 9999"), ("-30", "-99"), ("Zoë Lefèvre, 62 rue Pruvost", "Aaa Aaaaaaa, 99 aaa Aaaaaaa"),
+    ("#REF!", "#REF!"), ("<birth_date withheld>", "<birth_date withheld>"), ("x" * 500, "a" * 40), (None, None),
+])
+def test_a_rejected_value_is_kept_as_its_shape_only(value, expected):
+    assert prepare.shape(value) == expected
+
+
 def test_table_text_is_escaped(monkeypatch, prepared, config):
     ctx = notebook.setup("archipel_habitat", "en", prepared.processed)
     shown = []

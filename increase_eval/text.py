@@ -3,6 +3,7 @@ numbers, percentages, money and dates formatted for the language."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,18 @@ class Text:
         if p is None or (isinstance(p, float) and np.isnan(p)):
             return "–"
         return f"<{self.number(0.001, 3)}" if p < 0.001 else self.number(p, 3)
+
+    def reason(self, reason: str) -> str:
+        """A reject reason (written in English by `prepare`) in the reader's language: the
+        first pattern of `reasons` that matches it whole, then `reason_words`, whole words
+        (e.g. date formats: dd/mm/yyyy -> jj/mm/aaaa). Unmatched reasons stay as written."""
+        for pattern, replacement in self.strings.get("reasons") or []:
+            if re.fullmatch(pattern, reason):
+                reason = re.sub(pattern, replacement, reason)
+                for word, said in self.strings.get("reason_words") or []:
+                    reason = re.sub(rf"\b{re.escape(word)}\b", said, reason)
+                return reason
+        return reason
 
     def date(self, d) -> str:
         if d is None or pd.isna(d):

@@ -7,6 +7,7 @@ one broken landlord never stops the others."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -170,3 +171,17 @@ def test_the_same_person_at_two_landlords_is_one_person_registered_twice(corpus_
     assert (b["rows_in"], b["kept"], b["rejected"], b["merged"]) == (2, 1, 0, 1)   # Uma Twice, another spelling of her date
     p = pd.read_parquet(processed / "participants.parquet")
     assert len(p[p["landlord"].isin(["corpus_same_person_a", "corpus_same_person_b"])]) == 3
+
+
+def test_every_reject_reason_reads_in_french(corpus_run, prepared, config):
+    """Reasons are written in English by prepare; a French report shows them in French."""
+    from increase_eval import text
+
+    _, _, processed = corpus_run
+    reasons = set(pd.read_parquet(processed / "rejects.parquet")["reason"]) | \
+        set(pd.read_parquet(prepared.processed / "rejects.parquet")["reason"])
+    fr, en = text.load(config.root, "fr"), text.load(config.root, "en")
+    assert len(reasons) > 15
+    english = re.compile(r"\b(not|outside|expected|missing|unknown|register|value|row|fields|between|beyond)\b")
+    assert [r for r in reasons if fr.reason(r) == r or english.search(fr.reason(r))] == []
+    assert all(en.reason(r) == r for r in reasons)

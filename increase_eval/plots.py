@@ -22,13 +22,22 @@ THEME = {
 plt.rcParams.update(THEME)
 
 
+def _number(x, decimals: int = 0) -> str:
+    """Default number format of alternative texts; callers pass their language's (text.Text.number)."""
+    return f"{x:,.{decimals}f}"
+
+
+def _pct(p, decimals: int = 1) -> str:
+    return f"{100 * p:.{decimals}f}%"
+
+
 def _fig(title: str):
     fig, ax = plt.subplots()
     ax.set_title(title, loc="left")
     return fig, ax
 
 
-def funnel(stages: list[str], shown: list, title: str, xlabel: str, number=lambda n: f"{n:,.0f}"):
+def funnel(stages: list[str], shown: list, title: str, xlabel: str, number=_number):
     """Bars of people per stage. `shown` holds each stage's count as a reader may see it:
     a number, or a string (`<5`, `[c]`) for a hidden count, which gets no bar (its length
     would give the count away), only its label."""
@@ -49,8 +58,8 @@ def funnel(stages: list[str], shown: list, title: str, xlabel: str, number=lambd
 
 
 def rates(labels: list[str], rate, lower, upper, title: str, xlabel: str, reference: float | None = None,
-          reference_label: str | None = None):
-    """Dot-and-interval chart of rates (0-1) by group."""
+          reference_label: str | None = None, pct=_pct):
+    """Dot-and-interval chart of rates (0-1) by group; `pct` formats them in the alternative text."""
     fig, ax = _fig(title)
     y = np.arange(len(labels))[::-1]
     r, lo, hi = (np.asarray(v, dtype=float) * 100 for v in (rate, lower, upper))
@@ -63,8 +72,8 @@ def rates(labels: list[str], rate, lower, upper, title: str, xlabel: str, refere
     ax.set_xlabel(xlabel)
     ax.set_xlim(0, max(100, np.nanmax(hi) if len(hi) else 100))
     fig.tight_layout()
-    alt = f"{title}. " + "; ".join(f"{l}: {v:.0f}% ({a:.0f}-{b:.0f})" for l, v, a, b in zip(labels, r, lo, hi)
-                                   if not np.isnan(v))
+    alt = f"{title}. " + "; ".join(f"{l}: {pct(v / 100, 0)} ({pct(a / 100, 0)} – {pct(b / 100, 0)})"
+                                   for l, v, a, b in zip(labels, r, lo, hi) if not np.isnan(v))
     return fig, alt
 
 
@@ -90,7 +99,7 @@ def survival(curves: dict[str, pd.DataFrame], title: str, xlabel: str, ylabel: s
     return fig, f"{title}. {xlabel}; {ylabel}."
 
 
-def forest(labels: list[str], estimate, lower, upper, title: str, xlabel: str):
+def forest(labels: list[str], estimate, lower, upper, title: str, xlabel: str, number=_number):
     """Odds ratios on a log scale with a line at 1 (no association)."""
     fig, ax = _fig(title)
     y = np.arange(len(labels))[::-1]
@@ -101,7 +110,8 @@ def forest(labels: list[str], estimate, lower, upper, title: str, xlabel: str):
     ax.set_yticks(y, labels)
     ax.set_xlabel(xlabel)
     fig.tight_layout()
-    alt = f"{title}. " + "; ".join(f"{l}: {v:.2f} ({a:.2f}-{b:.2f})" for l, v, a, b in zip(labels, e, lo, hi))
+    alt = f"{title}. " + "; ".join(f"{l}: {number(v, 2)} ({number(a, 2)} – {number(b, 2)})"
+                                   for l, v, a, b in zip(labels, e, lo, hi))
     return fig, alt
 
 
@@ -119,7 +129,7 @@ def event_study(table: pd.DataFrame, title: str, xlabel: str, ylabel: str):
 
 
 def tornado(labels: list[str], at_low, at_high, base: float, title: str, xlabel: str, low_label: str,
-            high_label: str):
+            high_label: str, number=_number):
     fig, ax = _fig(title)
     y = np.arange(len(labels))[::-1]
     lo, hi = np.asarray(at_low, float), np.asarray(at_high, float)
@@ -130,7 +140,7 @@ def tornado(labels: list[str], at_low, at_high, base: float, title: str, xlabel:
     ax.set_xlabel(xlabel)
     ax.legend(loc="lower right")
     fig.tight_layout()
-    alt = f"{title}. " + "; ".join(f"{l}: {a:.2f} to {b:.2f}" for l, a, b in zip(labels, lo, hi))
+    alt = f"{title}. " + "; ".join(f"{l}: {number(a, 2)} – {number(b, 2)}" for l, a, b in zip(labels, lo, hi))
     return fig, alt
 
 

@@ -119,3 +119,15 @@ def test_every_string_a_notebook_uses_exists():
     assert len(used) > 100 and missing == []
     label_groups = {k.split(".")[1] for k in en if k.startswith("labels.")}
     assert len(groups) > 10 and groups <= label_groups, groups - label_groups
+
+
+def test_chart_alternative_text_is_in_the_reader_s_number_format():
+    from increase_eval import plots, text
+
+    fr = text.load(ROOT / "config", "fr")
+    _, alt = plots.rates(["Femmes"], [0.47], [0.371], [0.57], "Titre", "%", pct=fr.pct)
+    assert alt == "Titre. Femmes: 47\u00a0% (37\u00a0% – 57\u00a0%)"
+    _, alt = plots.tornado(["Durée"], [1.254], [3.4], 2.0, "Titre", "x", "bas", "haut", number=fr.number)
+    assert alt == "Titre. Durée: 1,25 – 3,40"
+    _, alt = plots.forest(["Séances"], [1.1], [1.08], [1.12], "Titre", "x", number=fr.number)
+    assert alt == "Titre. Séances: 1,10 (1,08 – 1,12)"

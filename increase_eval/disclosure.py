@@ -254,12 +254,12 @@ def pinned(table: pd.DataFrame, k: int, counts, relations, primary: pd.DataFrame
 
 
 def suppress(table: pd.DataFrame, k: int, counts: list[str], rates: dict[str, tuple[str, str]] | None = None,
-             intervals: dict[str, tuple[str, str]] | None = None, relations=()) -> pd.DataFrame:
+             relations=()) -> pd.DataFrame:
     """A copy of `table` in which each count column shows `<k` for 1..k-1 and `[c]` where
     hidden to protect one (see `protect`), and each rate (mapped to its (denominator,
     numerator) count columns) is blank when rate x denominator would give back a small
-    count, or when either of its counts is hidden. `intervals` maps a rate to its
-    (lower, upper) columns, blanked with it."""
+    count, or when either of its counts is hidden; the table's interval columns (`lower`,
+    `upper`) are blanked with it."""
     rates = rates or {}
     needed = list(dict.fromkeys([*counts, *(c for pair in rates.values() for c in pair)]))
     primary, secondary = protect(table, k, needed, relations)
@@ -268,7 +268,7 @@ def suppress(table: pd.DataFrame, k: int, counts: list[str], rates: dict[str, tu
         hide = rate_hidden(table[numerator], table[denominator], k)
         for c in (denominator, numerator):
             hide |= (primary[c] | secondary[c]).to_numpy()
-        for col in (rate, *(intervals or {}).get(rate, ())):
+        for col in (rate, *(c for c in ("lower", "upper") if c in table)):
             out.loc[hide, col] = None
     for c in counts:
         out.loc[secondary[c].to_numpy(), c] = SECONDARY

@@ -102,9 +102,7 @@ class Context:
         (`[c]`) where the table's `relations` would let one be worked back, and rates
         (rate -> (denominator, numerator)) blanked with their intervals when they would
         reveal a hidden count. For charts as much as for tables."""
-        intervals = {r: tuple(c for c in ("lower", "upper") if c in frame) for r in (rates or {})
-                     if r in ("rate", "survival")}
-        return disclosure.suppress(frame, self.k, list(counts), rates or {}, intervals, relations)
+        return disclosure.suppress(frame, self.k, list(counts), rates, relations)
 
     def table(self, frame: pd.DataFrame, headers: dict[str, str], counts=(), rates: dict | None = None,
               percents=(), decimals: dict | None = None, labels: dict | None = None, caption: str | None = None,

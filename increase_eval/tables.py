@@ -43,12 +43,10 @@ def _sheets(d: data.Dataset, config: Config, config_dir: Path) -> dict[str, tupl
     rate = {"rates": {"rate": ("n", "k")}, "counts": ["n", "k"], "percents": ["rate", "lower", "upper"],
             "relations": indicators.RATE_RELATIONS}
     sroi, swings = value.for_entity(p, d.landlords, value.load_values(config_dir))
-    funnel = indicators.funnel(p)
     profile = indicators.esf_profile(p, th["under_age"], th["over_age"])
     return {
-        "funnel": (funnel.drop(columns="engaged"), {"counts": ["people"], "percents": ["share_of_engaged"],
-                                                    "rates": {"share_of_engaged": ("engaged", "people")},
-                                                    "relations": indicators.FUNNEL_RELATIONS, "full": funnel}),
+        "funnel": (indicators.funnel(p), {"counts": ["people"], "percents": ["share_of_engaged"], "drop": ["engaged"],
+                            "rates": {"share_of_engaged": ("engaged", "people")}, "relations": indicators.FUNNEL_RELATIONS}),
         "profile": (profile, rate | {"rates": {"rate": ("known", "k")}, "counts": ["known", "k"],
                                      "relations": indicators.PROFILE_RELATIONS}),
         "employment": (employment.outcome_rates(p, end), rate),
@@ -69,10 +67,8 @@ def workbook(d: data.Dataset, lang: str, config: Config, config_dir: Path, path:
     wb = Workbook()
     wb.remove(wb.active)
     for name, (table, how) in _sheets(d, config, config_dir).items():
-        intervals = {r: ("lower", "upper") for r in how.get("rates", {}) if "lower" in table}
-        full = how.get("full", table)     # with any column a rate needs but the sheet does not show
-        shown = disclosure.suppress(full, k, how.get("counts", []), how.get("rates"), intervals,
-                                    how.get("relations", ()))[table.columns]
+        shown = disclosure.suppress(table, k, how.get("counts", []), how.get("rates"), how.get("relations", ()))
+        shown = shown.drop(columns=how.get("drop", []))   # columns a rate needs but the sheet need not show
         ws = wb.create_sheet(t(f"sheets.{name}")[:31])
         headers = [t(f"cols.{c}") if _has(t, f"cols.{c}") else c for c in shown.columns]
         ws.append(headers)

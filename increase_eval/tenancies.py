@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .disclosure import Along, Within
-
 from . import frames
+from .disclosure import Along, Within
 
 
 def arrears_panel(tenancies: pd.DataFrame, panel: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:

@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"synth": _synth, "prepare": _prepare, "report": _report}[args.command](args)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            print(f"error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: the previous outputs are left as they were", file=sys.stderr)

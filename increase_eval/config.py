@@ -14,15 +14,12 @@ from typing import Any
 
 import yaml
 
+from . import mapping
 from .errors import ConfigError
 
 # Written by `synth` at the top of a raw folder it made; `prepare` carries it into every
 # output so that nobody mistakes synthetic figures for real ones.
 SYNTHETIC_MARKER = "SYNTHETIC.json"
-
-FILE_OPTIONS = {"path", "format", "encoding", "delimiter", "decimal", "date_formats", "month_formats",
-                "booleans", "header_row", "sheet", "columns", "units", "vocab"}
-
 
 @dataclass(frozen=True)
 class FileMapping:
@@ -39,9 +36,11 @@ class FileMapping:
     month_formats: tuple[str, ...] = ("%Y-%m",)
     booleans: dict[str, tuple[str, ...]] = field(default_factory=dict)
     header_row: int | str = 1      # 1-based row of the header, or "auto"
-    sheet: str | int = 0
+    sheet: str | int | None = None  # None: the first visible sheet
     units: dict[str, str] = field(default_factory=dict)
     vocab: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    skip_rows: tuple[str, ...] = ()          # regexes: rows that are not records (totals, notes)
+    blank_is_false: tuple[str, ...] = ()     # yes/no fields whose blank cell means no
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,24 @@ class Neighbourhood:
     id: str
     name: str
     aliases: tuple[str, ...]
+    shared: bool = False           # from config/neighbourhoods.yml: a place several landlords serve
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What the programme cost one landlord, in its own currency."""
+
+    total: float
+    erdf: float | None
+    currency: str
+    source: str
+    assumption: bool = False
+    price_year: int | None = None
+
+    @property
+    def own(self) -> float | None:
+        """The landlord's own contribution (match funding), when the ERDF part is known."""
+        return None if self.erdf is None else self.total - self.erdf
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,7 @@ class Landlord:
     neighbourhoods: tuple[Neighbourhood, ...]
     files: dict[str, FileMapping]
     source: Path
+    cost: Cost | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,7 @@ class Config:
     programme: dict[str, Any]
     vocabularies: dict[str, Any]
     landlords: dict[str, Landlord]
+    neighbourhood_registry: dict[str, Neighbourhood] = field(default_factory=dict)
 
     @property
     def plausibility(self) -> dict[str, Any]:
@@ -87,11 +106,31 @@ class Config:
         return h.hexdigest()
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML whose mappings may not repeat a key: PyYAML keeps the last silently, so a
+    second `questionnaires:` entry would quietly replace the first."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key '{key}' is given twice (lines {seen[key] + 1} and "
+                    f"{key_node.start_mark.line + 1}); the second would silently replace the first",
+                    key_node.start_mark)
+            if isinstance(key, (str, int, float, bool)):
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"configuration file {path} is missing")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeys)  # noqa: S506 (a SafeLoader)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -101,79 +140,109 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _as_tuple(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, (list, tuple)):
-        return tuple(str(v) for v in value)
-    return (str(value),)
-
-
-def load_landlord(path: Path) -> Landlord:
-    data = _read_yaml(path)
-    for key in ("id", "name", "country", "language", "neighbourhoods", "files"):
-        if key not in data:
-            raise ConfigError(f"{path}: missing key '{key}'")
-    if data["id"] != path.stem:
-        raise ConfigError(f"{path}: id '{data['id']}' must match the file name '{path.stem}'")
-    defaults = data.get("defaults") or {}
-    landlord_vocab = data.get("vocab") or {}
+def load_landlord(path: Path, categories: dict[str, dict] | None = None,
+                  registry: dict[str, Neighbourhood] | None = None) -> Landlord:
+    """One landlord's mapping, checked against the mapping language (increase_eval.mapping):
+    every problem is reported, one line each, as a ConfigError."""
+    registry = registry or {}
+    try:
+        checked = mapping.validate(_read_yaml(path), path, categories or {}, registry)
+    except mapping.MappingProblems as exc:
+        raise ConfigError(*exc.lines) from None
+    m = checked["landlord"]
+    vocab = {k: {c: tuple(a) for c, a in v.items()} for k, v in m.vocab.items()}
     files: dict[str, FileMapping] = {}
-    for table, spec in (data["files"] or {}).items():
-        spec = {**defaults, **(spec or {})}
-        unknown = set(spec) - FILE_OPTIONS
-        if unknown:
-            raise ConfigError(f"{path}: files.{table} has unknown option(s) {sorted(unknown)}; "
-                              f"known options are {sorted(FILE_OPTIONS)}")
-        if "path" not in spec or "columns" not in spec:
-            raise ConfigError(f"{path}: files.{table} needs 'path' and 'columns'")
-        fmt = spec.get("format", "csv")
-        if fmt not in ("csv", "xlsx"):
-            raise ConfigError(f"{path}: files.{table}.format is '{fmt}'; expected csv or xlsx")
-        vocab = {k: {c: _as_tuple(a) for c, a in v.items()} for k, v in landlord_vocab.items()}
-        for k, v in (spec.get("vocab") or {}).items():
-            vocab.setdefault(k, {}).update({c: _as_tuple(a) for c, a in v.items()})
-        booleans = {str(k).lower(): _as_tuple(v) for k, v in (spec.get("booleans") or {}).items()}
-        header_row = spec.get("header_row", 1)
-        if header_row != "auto" and not (isinstance(header_row, int) and header_row >= 1):
-            raise ConfigError(f"{path}: files.{table}.header_row must be a row number from 1 or 'auto'")
+    for table, f in checked["files"].items():
+        merged = {k: {c: tuple(a) for c, a in v.items()} for k, v in vocab.items()}
+        for k, v in f.vocab.items():
+            merged.setdefault(k, {}).update({c: tuple(a) for c, a in v.items()})
+        fmt = f.format or ("xlsx" if f.path.lower().endswith((".xlsx", ".xlsm")) else "csv")
         files[table] = FileMapping(
-            table=table, path=str(spec["path"]), format=fmt,
-            columns={str(k): str(v) for k, v in spec["columns"].items()},
-            encoding=spec.get("encoding", "utf-8"), delimiter=spec.get("delimiter", ","),
-            decimal=spec.get("decimal", "."),
-            date_formats=_as_tuple(spec.get("date_formats", ["%Y-%m-%d"])),
-            month_formats=_as_tuple(spec.get("month_formats", ["%Y-%m"])),
-            booleans=booleans, header_row=header_row, sheet=spec.get("sheet", 0),
-            units=dict(spec.get("units") or {}), vocab=vocab,
-        )
-    hoods = tuple(Neighbourhood(str(n["id"]), str(n["name"]), _as_tuple(n.get("aliases")))
-                  for n in data["neighbourhoods"])
-    return Landlord(id=data["id"], name=data["name"], country=data["country"], language=data["language"],
-                    currency=data.get("currency", "EUR"), neighbourhoods=hoods, files=files, source=path)
+            table=table, path=f.path, format=fmt,
+            columns={k: v for k, v in f.columns.model_dump().items() if v is not None},
+            encoding=f.encoding, delimiter=f.delimiter, decimal=f.decimal,
+            date_formats=tuple(f.date_formats), month_formats=tuple(f.month_formats),
+            booleans={k: tuple(v) for k, v in f.booleans.items()}, header_row=f.header_row, sheet=f.sheet,
+            units=dict(f.units), vocab=merged, skip_rows=tuple(f.skip_rows), blank_is_false=tuple(f.blank_is_false))
+    hoods = []
+    for n in m.neighbourhoods:
+        shared = registry.get(n.id)
+        if shared is not None:
+            aliases = tuple(dict.fromkeys((*shared.aliases, *n.aliases)))
+            hoods.append(Neighbourhood(n.id, n.name or shared.name, aliases, shared=True))
+        else:
+            hoods.append(Neighbourhood(n.id, n.name, tuple(n.aliases)))
+    cost = None
+    if m.cost is not None:
+        cost = Cost(total=m.cost.total, erdf=m.cost.erdf, currency=checked["currency"], source=m.cost.source,
+                    assumption=m.cost.assumption, price_year=m.cost.price_year)
+    return Landlord(id=m.id, name=m.name, country=m.country, language=checked["language"],
+                    currency=checked["currency"], neighbourhoods=tuple(hoods), files=files, source=path, cost=cost)
+
+
+def load_registry(root: Path) -> dict[str, Neighbourhood]:
+    """config/neighbourhoods.yml (optional): places served by several landlords, one id each."""
+    path = root / "neighbourhoods.yml"
+    if not path.is_file():
+        return {}
+    data = _read_yaml(path)
+    out: dict[str, Neighbourhood] = {}
+    problems = []
+    for i, n in enumerate(data.get("neighbourhoods") or []):
+        if not isinstance(n, dict) or not n.get("id") or not n.get("name"):
+            problems.append(f"{path}: neighbourhoods.{i}: expected id: and name: (and aliases:)")
+            continue
+        nid = str(n["id"]).strip()
+        if nid in out:
+            problems.append(f"{path}: neighbourhoods.{i}.id: '{nid}' is listed twice")
+        aliases = n.get("aliases") or []
+        out[nid] = Neighbourhood(nid, str(n["name"]), tuple(str(a) for a in (aliases if isinstance(aliases, list)
+                                                                            else [aliases])), shared=True)
+    if problems:
+        raise ConfigError(*problems)
+    return out
 
 
 def load(config_dir: Path | str = "config", only: list[str] | None = None) -> Config:
     """Load the programme, vocabularies and the mapping of every listed landlord.
 
     Landlords are those named in programme.yml plus any extra mapping file found in
-    config/landlords/: adding a landlord is adding its mapping and its folder.
+    config/landlords/: adding a landlord is adding its mapping and its folder. Every
+    mapping is checked; all their problems are reported together.
     """
     root = Path(config_dir)
     if not root.is_dir():
         raise ConfigError(f"configuration folder {root} does not exist")
     programme = _read_yaml(root / "programme.yml")
     vocabularies = _read_yaml(root / "vocabularies.yml")
+    registry = load_registry(root)
     listed = list(programme.get("landlords") or [])
-    found = sorted(p.stem for p in (root / "landlords").glob("*.yml"))
+    # <id>.yml is a mapping; <id>.evidence.yml and the like, beside it, are not
+    found = sorted(p.stem for p in (root / "landlords").glob("*.yml") if "." not in p.stem)
     order = listed + [lid for lid in found if lid not in listed]
-    landlords = {}
+    landlords, problems = {}, []
     for lid in order:
         if only and lid not in only:
             continue
-        landlords[lid] = load_landlord(root / "landlords" / f"{lid}.yml")
+        try:
+            landlords[lid] = load_landlord(root / "landlords" / f"{lid}.yml", vocabularies.get("categories") or {},
+                                           registry)
+        except ConfigError as exc:
+            problems += exc.lines
     if only:
-        missing = [lid for lid in only if lid not in landlords]
+        missing = [lid for lid in only if lid not in order]
         if missing:
-            raise ConfigError(f"unknown landlord(s) {missing}; known: {order}")
-    return Config(root=root, programme=programme, vocabularies=vocabularies, landlords=landlords)
+            problems.append(f"unknown landlord(s) {missing}; known: {order}")
+    # one id, one place: an id two mappings use must be a shared place of the registry
+    owner: dict[str, str] = {}
+    for l in landlords.values():
+        for n in l.neighbourhoods:
+            if n.id in owner and not n.shared:
+                problems.append(f"{l.source}: neighbourhoods: '{n.id}' is also used by "
+                                f"{landlords[owner[n.id]].source}; a place served by several landlords goes once in "
+                                f"{root / 'neighbourhoods.yml'} and both mappings list its id")
+            owner.setdefault(n.id, l.id)
+    if problems:
+        raise ConfigError(*problems)
+    return Config(root=root, programme=programme, vocabularies=vocabularies, landlords=landlords,
+                  neighbourhood_registry=registry)

@@ -8,7 +8,12 @@ class UserError(Exception):
 
 
 class ConfigError(UserError):
-    """A configuration file is missing or says something that cannot be right."""
+    """A configuration file is missing or says something that cannot be right: one line
+    per problem, each naming the file and the key."""
+
+    def __init__(self, *lines: str):
+        self.lines = list(lines) or ["configuration error"]
+        super().__init__("\n".join(self.lines))
 
 
 class FileProblem(UserError):

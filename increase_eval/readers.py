@@ -310,7 +310,7 @@ def _read_sheet(src: Source) -> list[list[str]]:
     except Exception as exc:  # calamine raises its own error types for corrupt files
         raise src.problem(f"not a readable Excel workbook ({type(exc).__name__}); expected an .xlsx file "
                           f"saved by Excel or LibreOffice") from None
-    sheet = src.mapping.sheet
+    sheet = src.mapping.sheet if src.mapping.sheet is not None else 0
     names = book.sheet_names
     if isinstance(sheet, int):
         if sheet >= len(names):

@@ -15,7 +15,10 @@ from datetime import date, timedelta
 import pandas as pd
 import pandera.pandas as pa
 
-from .config import Config
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # config imports the field list from here
+    from .config import Config
 
 
 @dataclass(frozen=True)

@@ -98,9 +98,10 @@ class Config:
         return p["earliest"], p["latest"]
 
     def digest(self) -> str:
-        """Hash of every configuration file: part of the processed data's identity."""
+        """Hash of every configuration file (mappings, values, strings, evidence registers,
+        commentaries): part of the processed data's and of each report's identity."""
         h = hashlib.sha256()
-        for path in sorted(self.root.rglob("*.yml")):
+        for path in sorted(p for p in self.root.rglob("*") if p.suffix in (".yml", ".md") and p.is_file()):
             h.update(path.relative_to(self.root).as_posix().encode())
             h.update(path.read_bytes())
         return h.hexdigest()

@@ -24,7 +24,7 @@ class Context:
     t: text.Text
     data: data.Dataset
     config: cfg.Config
-    values: dict
+    values: value.Values
 
     @property
     def k(self) -> int:
@@ -39,6 +39,10 @@ class Context:
         if self.entity in data.GROUPS:
             return self.t(f"entities.{self.entity}")
         return self.config.landlords[self.entity].name
+
+    @property
+    def is_group(self) -> bool:
+        return self.entity in data.GROUPS
 
     def landlord_name(self, landlord_id: str) -> str:
         return self.config.landlords[landlord_id].name
@@ -66,6 +70,16 @@ class Context:
             _CACHE[key] = out
         return _CACHE[key]
 
+    def accounts(self) -> dict[str, value.Account]:
+        """The value account of each landlord of this entity (increase_eval.value): computed
+        once per kernel and data snapshot, shared by the summary and section 5. A landlord's
+        account is the same in its own report and in a group's (seeded draws)."""
+        key = ("accounts", self.data.manifest["snapshot"], self.entity)
+        if key not in _CACHE:
+            _CACHE[key] = {lid: value.account(value.basis(self.config.landlords[lid], self.data, self.data_end),
+                                              self.values) for lid in self.data.landlords}
+        return _CACHE[key]
+
     def currencies(self) -> dict[str, list[str]]:
         """Landlords of this entity by currency: amounts in pounds and euros are never pooled."""
         out: dict[str, list[str]] = {}
@@ -78,11 +92,20 @@ class Context:
         from IPython.display import HTML, display
         display(HTML(markup))
 
-    def heading(self, key: str, level: int = 2, **kw) -> None:
-        self._show(f"<h{level}>{html.escape(self.t(key, **kw))}</h{level}>")
+    def heading(self, key: str, level: int = 2, anchor: str | None = None, **kw) -> None:
+        """A heading; `anchor` gives it a stable id that links and the contents use."""
+        ident = f' id="{html.escape(anchor, quote=True)}"' if anchor else ""
+        self._show(f"<h{level}{ident}>{html.escape(self.t(key, **kw))}</h{level}>")
 
-    def say(self, key: str, **kw) -> None:
-        self._show(f"<p>{html.escape(self.t(key, **kw))}</p>")
+    def say(self, key: str, see: str | None = None, **kw) -> None:
+        """A sentence of the strings; `see` links it to the section (anchor) that computes it."""
+        from . import narrative
+
+        self._show(narrative.para(self, key, see=see, **kw))
+
+    def html(self, markup: str) -> None:
+        """Markup the library built (narrative, evidence): escaped where it holds data."""
+        self._show(markup)
 
     def count(self, n) -> str:
         """A count as a reader may see it: `<k` when 1 to k-1 or already hidden (missing)."""

@@ -218,9 +218,17 @@ table.report-table th:first-child,table.report-table td:first-child{text-align:l
 table.report-table caption{text-align:left;font-weight:bold;padding:.25rem 0}
 figure{margin:1rem 0}
 h1{margin-top:2.5rem;color:#0072B2}
+table.report-table tr.total td{font-weight:bold;border-top:1px solid #999}
+table.impact-map td{vertical-align:top;text-align:left}
+table.account td,table.account th{text-align:left}
+table.impact-map ul{margin:0;padding-left:1rem}
+a.see{font-size:.85em;white-space:nowrap}
+dl.glossary dt{font-weight:bold;margin-top:.5rem}
+dl.glossary dd{margin-left:1.5rem}
+.commentary{border-left:3px solid #0072B2;padding-left:1rem}
 """
 BANNER = re.compile(r'<div class="nb-banner">.*?</div>', re.S)
-HEADING = re.compile(r"<h([1-3])>(.*?)</h\1>", re.S)
+HEADING = re.compile(r'<h([1-3])(?: id="([^"]+)")?>(.*?)</h\1>', re.S)
 
 
 def _outputs_html(nb: dict) -> str:
@@ -246,10 +254,10 @@ def assemble(job: Job, executed: list[dict], manifest: dict, config: Config) -> 
 
     def anchor(m: re.Match) -> str:
         counter[0] += 1
-        ident = f"s{counter[0]}"
+        ident = m.group(2) or f"s{counter[0]}"   # a stable anchor the notebook gave, or a number
         if m.group(1) in ("1", "2"):
-            toc.append((int(m.group(1)), ident, re.sub(r"<[^>]+>", "", m.group(2))))
-        return f'<h{m.group(1)} id="{ident}">{m.group(2)}</h{m.group(1)}>'
+            toc.append((int(m.group(1)), ident, re.sub(r"<[^>]+>", "", m.group(3))))
+        return f'<h{m.group(1)} id="{ident}">{m.group(3)}</h{m.group(1)}>'
 
     body = HEADING.sub(anchor, body)
     items, open_sub = [], False
@@ -274,6 +282,9 @@ def assemble(job: Job, executed: list[dict], manifest: dict, config: Config) -> 
     k = int(config.programme["thresholds"]["disclosure_k"])
     meta = html.escape(t("report.meta", date=today, snapshot=manifest["snapshot"], version=manifest["code_version"],
                          tool=__version__))
+    # the answer first: the summary comes straight after the header, the contents after it
+    cut = body.find("</section>") + len("</section>")
+    first, rest = body[:cut], body[cut:]
     return f"""<!DOCTYPE html>
 <html lang="{job.lang}">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -283,9 +294,10 @@ def assemble(job: Job, executed: list[dict], manifest: dict, config: Config) -> 
 <header><h1 style="margin-top:0">{html.escape(t("report.title", name=name))}</h1>
 <p class="meta">{meta}</p>{synthetic}
 <p class="meta">{html.escape(t("report.disclosure", k=k, k1=k - 1))}</p></header>
+<main>{first}
 <nav class="toc" aria-label="{html.escape(t("report.contents"))}"><strong>{html.escape(t("report.contents"))}</strong>
 <ol>{"".join(items)}</ol></nav>
-<main>{body}</main>
+{rest}</main>
 </body></html>
 """
 

@@ -20,19 +20,53 @@ def _k(config: Config) -> int:
     return int(config.programme["thresholds"]["disclosure_k"])
 
 
+def accounts(d: data.Dataset, config: Config, config_dir: Path) -> dict[str, value.Account]:
+    values = value.load_values(config_dir)
+    end = config.programme["programme"]["data_end"]
+    return {lid: value.account(value.basis(config.landlords[lid], d, end), values) for lid in d.landlords}
+
+
+def sroi_by_currency(accts: dict[str, value.Account], values: value.Values) -> dict[str, float]:
+    """The SROI ratio per currency (never pooled): social value over cost."""
+    if not accts:
+        return {}
+    g = value.group_totals(list(accts.values()), values)
+    return {r["currency"]: (None if pd.isna(r["ratio"]) else float(r["ratio"])) for _, r in g.iterrows()}
+
+
 def headline(d: data.Dataset, config: Config, config_dir: Path) -> dict:
     """Raw headline figures of an entity, suppressed where a reader could see a small count."""
     p, k = d.participants, _k(config)
     end = config.programme["programme"]["data_end"]
     six = employment.outcome_rates(p, end).set_index("measure").loc["6m"]
-    sroi, _ = value.for_entity(p, d.landlords, value.load_values(config_dir))
     hidden = lambda n: None if disclosure.small([n], k)[0] else n  # noqa: E731
     rate_ok = not disclosure.rate_hidden([six["k"]], [six["n"]], k)[0]
     return {"engaged": hidden(len(p)), "trained": hidden(int(p["training_start_date"].notna().sum())),
             "employed_6m": float(six["rate"]) if rate_ok else None,
             "employed_6m_lower": float(six["lower"]) if rate_ok else None,
             "employed_6m_upper": float(six["upper"]) if rate_ok else None,
-            "businesses": hidden(int(p["business"].sum())), "sroi": float(sroi.ratio)}
+            "businesses": hidden(int(p["business"].sum())),
+            "sroi": sroi_by_currency(accounts(d, config, config_dir), value.load_values(config_dir))}
+
+
+def _account_lines(accts: dict[str, value.Account], k: int) -> pd.DataFrame:
+    """Every landlord's account lines, one row each, money hidden where its count is small."""
+    rows = []
+    for lid, a in accts.items():
+        for _, r in a.lines.iterrows():
+            small = r["quantity"] is not None and not pd.isna(r["quantity"]) and disclosure.small([r["quantity"]], k)[0]
+            rows.append({"landlord": lid, "currency": a.currency, "stakeholder": r["stakeholder"], "line": r["line"],
+                         "quantity": r["quantity"], "value": None if small else r["value"],
+                         "lower": None if small else r["lower"], "upper": None if small else r["upper"],
+                         "counted": bool(r["counted"])})
+        rows.append({"landlord": lid, "currency": a.currency, "stakeholder": "total", "line": "social",
+                     "quantity": None, "value": a.totals["social"], "lower": a.intervals["social"][0],
+                     "upper": a.intervals["social"][1], "counted": True})
+        if a.cost:
+            rows.append({"landlord": lid, "currency": a.currency, "stakeholder": "total", "line": "sroi",
+                         "quantity": None, "value": a.totals["ratio"], "lower": a.intervals["ratio"][0],
+                         "upper": a.intervals["ratio"][1], "counted": True})
+    return pd.DataFrame(rows)
 
 
 def _sheets(d: data.Dataset, config: Config, config_dir: Path) -> dict[str, tuple[pd.DataFrame, dict]]:
@@ -42,9 +76,9 @@ def _sheets(d: data.Dataset, config: Config, config_dir: Path) -> dict[str, tupl
     th = config.programme["thresholds"]
     rate = {"rates": {"rate": ("n", "k")}, "counts": ["n", "k"], "percents": ["rate", "lower", "upper"],
             "relations": indicators.RATE_RELATIONS}
-    sroi, swings = value.for_entity(p, d.landlords, value.load_values(config_dir))
+    accts = accounts(d, config, config_dir)
     profile = indicators.esf_profile(p, th["under_age"], th["over_age"])
-    return {
+    sheets = {
         "funnel": (indicators.funnel(p), {"counts": ["people"], "percents": ["share_of_engaged"], "drop": ["engaged"],
                             "rates": {"share_of_engaged": ("engaged", "people")}, "relations": indicators.FUNNEL_RELATIONS}),
         "profile": (profile, rate | {"rates": {"rate": ("known", "k")}, "counts": ["known", "k"],
@@ -53,9 +87,12 @@ def _sheets(d: data.Dataset, config: Config, config_dir: Path) -> dict[str, tupl
         "by_barriers": (employment.rates_by(p, end, "barriers_n"), rate | {"relations": employment.BY_RELATIONS}),
         "business_survival": (businesses.survival_points(d.businesses, end), rate | {"rates": {"survival": ("n", "k")},
                                                                                      "percents": ["survival", "lower", "upper"]}),
-        "sroi_sensitivity": (swings.drop(columns="swing"), {"decimals": 2}),
-        "sroi": (sroi.table, {"counts": ["quantity"]}),
+        "value_account": (_account_lines(accts, _k(config)), {"counts": ["quantity"], "decimals": 2}),
     }
+    tornado = [a.tornado.assign(landlord=lid) for lid, a in accts.items() if a.tornado is not None]
+    if tornado:
+        sheets["sroi_sensitivity"] = (pd.concat(tornado, ignore_index=True).drop(columns="swing"), {"decimals": 2})
+    return sheets
 
 
 def workbook(d: data.Dataset, lang: str, config: Config, config_dir: Path, path: Path) -> None:
@@ -107,6 +144,13 @@ def _cell(v):
     return v
 
 
+def _sroi_text(sroi) -> str:
+    """SROI ratios of the index, one per currency (never pooled)."""
+    if not isinstance(sroi, dict) or not sroi:
+        return "–"
+    return " · ".join(f"{'–' if r is None else format(r, '.2f')} ({cur})" for cur, r in sroi.items())
+
+
 def index_page(outputs: Path, results: list, manifest: dict, config: Config) -> None:
     """outputs/index.html: every report with its headline figures (both languages)."""
     en, fr = load_text(config.root, "en"), load_text(config.root, "fr")
@@ -132,7 +176,7 @@ def index_page(outputs: Path, results: list, manifest: dict, config: Config) -> 
         rows.append(f"<tr><td>{html.escape(name)}</td><td>{links} {xlsx}</td><td>{html.escape(count(h.get('engaged')))}</td>"
                     f"<td>{html.escape(count(h.get('trained')))}</td><td>{html.escape(rate)}</td>"
                     f"<td>{html.escape(count(h.get('businesses')))}</td>"
-                    f"<td>{'–' if h.get('sroi') is None else format(h['sroi'], '.2f')}</td></tr>")
+                    f"<td>{html.escape(_sroi_text(h.get('sroi')))}</td></tr>")
     synthetic = (f'<p class="synthetic-banner" style="background:#E69F00;padding:.5rem;font-weight:bold">'
                  f'{html.escape(en("common.synthetic"))}<br>{html.escape(fr("common.synthetic"))}</p>'
                  if manifest.get("synthetic") else "")

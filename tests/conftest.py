@@ -66,10 +66,10 @@ class Reports:
 
 @pytest.fixture(scope="session")
 def reports(prepared, tmp_path_factory) -> Reports:
-    """Reports for the partnership (both languages) and one French landlord."""
+    """Reports for the partnership (both languages), one UK and one French landlord."""
     from increase_eval import report
 
     outputs = tmp_path_factory.mktemp("outputs")
-    results = report.run(prepared.processed, outputs, ROOT / "config", entities=["all", "archipel_habitat"],
+    results = report.run(prepared.processed, outputs, ROOT / "config", entities=["all", "southern_housing", "archipel_habitat"],
                          progress=False)
     return Reports(outputs, results, prepared.processed)

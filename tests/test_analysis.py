@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from increase_eval import disclosure, indicators, text, value
+from increase_eval import disclosure, indicators, text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,25 +72,6 @@ def test_numbers_and_dates_in_each_language():
     assert fr.date(pd.Timestamp("2026-11-27")) == "27/11/2026"
     assert fr.money(-110, "EUR") == "-110\u00a0€" and en.money(-110, "GBP") == "-£110"
     assert fr.interval(0.1, 0.2) == "[10,0\u00a0% ; 20,0\u00a0%]"
-
-
-def test_present_value_by_hand():
-    a = {"deadweight": 0.15, "displacement": 0.1, "attribution": 0.3, "drop_off": 0.3, "duration_years": 2,
-         "discount_rate": 0.035}
-    net = 10 * 1000 * 0.85 * 0.9 * 0.7
-    expected = net / 1.035 + net * 0.7 / 1.035 ** 2
-    assert value.present_value(10, 1000, a) == pytest.approx(expected)
-
-
-def test_sroi_and_sensitivity_use_the_values_table():
-    values = value.load_values(ROOT / "config")
-    result = value.sroi({"employment": 100}, 1_000_000, values)
-    assert result.ratio == pytest.approx(result.present_value / 1_000_000)
-    swings = value.sensitivity({"employment": 100}, 1_000_000, values)
-    assert set(swings["assumption"]) == set(value.ASSUMPTIONS)
-    dw = swings.set_index("assumption").loc["deadweight"]
-    assert dw["ratio_at_low"] > result.ratio > dw["ratio_at_high"]   # more deadweight, less value
-    assert swings["swing"].is_monotonic_decreasing
 
 
 def _keys(d, prefix=""):

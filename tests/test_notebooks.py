@@ -46,8 +46,9 @@ def executed(prepared, tmp_path_factory):
     return results
 
 
-def test_six_numbered_notebooks_with_a_tagged_parameters_cell_of_defaults_only():
-    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+def test_seven_numbered_notebooks_in_reading_order_with_a_tagged_parameters_cell_of_defaults_only():
+    assert [p.stem for p in NOTEBOOKS] == ["01_summary", "02_data_quality", "03_participants_reach", "04_employment",
+                                           "05_business_creation", "06_value_for_landlords", "07_methods"]
     for path in NOTEBOOKS:
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         tagged = [c for c in cells if "parameters" in c["metadata"].get("tags", [])]
@@ -58,7 +59,7 @@ def test_six_numbered_notebooks_with_a_tagged_parameters_cell_of_defaults_only()
 
 
 def test_every_notebook_runs_for_each_entity_and_language(executed):
-    assert len(executed) == len(RUNS) * 6
+    assert len(executed) == len(RUNS) * len(NOTEBOOKS)
     for key, nb in executed.items():
         errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert errors == [], key
@@ -68,10 +69,12 @@ def test_every_notebook_runs_for_each_entity_and_language(executed):
 
 
 def test_reports_are_in_the_reader_s_language(executed):
-    fr = visible_text(executed[("all", "fr", "06_summary")])
-    en = visible_text(executed[("all", "en", "06_summary")])
-    assert "Synthèse" in fr and "Limites" in fr and "Summary" not in fr
-    assert "Summary" in en and "Limitations" in en
+    fr = visible_text(executed[("all", "fr", "01_summary")])
+    en = visible_text(executed[("all", "en", "01_summary")])
+    assert "Synthèse" in fr and "Summary" not in fr
+    assert "Summary" in en and "Synthèse" not in en
+    assert "Limites" in visible_text(executed[("all", "fr", "07_methods")])
+    assert "Limitations" in visible_text(executed[("all", "en", "07_methods")])
     assert re.search(r"\d,\d\u00a0%", fr) and re.search(r"\d\.\d%", en)
 
 
@@ -80,14 +83,14 @@ def test_employment_rate_shown_is_the_library_s(executed, prepared, config):
     six = employment.outcome_rates(d.participants, config.programme["programme"]["data_end"]).set_index("measure").loc["6m"]
     for lang in ("en", "fr"):
         t = text.Text(lang, {})
-        shown = visible_text(executed[("all", lang, "03_employment")])
+        shown = visible_text(executed[("all", lang, "04_employment")])
         row = f"{t.number(six['n'])} {t.number(six['k'])} {t.pct(six['rate'])} {t.pct(six['lower'])} {t.pct(six['upper'])}"
         assert row in shown, row
 
 
 def test_a_landlord_s_report_counts_only_its_people(executed, prepared, config):
     d = data.load(prepared.processed, "archipel_habitat", config)
-    shown = visible_text(executed[("archipel_habitat", "en", "02_participants_reach")])
+    shown = visible_text(executed[("archipel_habitat", "en", "03_participants_reach")])
     assert f"{len(d.participants):,} people were engaged" in shown
     assert "Southern Housing" not in shown and "Archipel Habitat" in shown
 

@@ -3,6 +3,7 @@ a failure leaves behind, and what the index and Excel tables hold."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -27,7 +28,7 @@ def test_every_landlord_in_its_language_and_the_partnership_in_both(config):
 
 def test_reports_are_made_with_their_tables_and_an_index(reports):
     assert [(r.job.name, r.status) for r in reports.results] == [
-        ("all/fr", "done"), ("all/en", "done"), ("archipel_habitat/fr", "done")]
+        ("all/fr", "done"), ("all/en", "done"), ("southern_housing/en", "done"), ("archipel_habitat/fr", "done")]
     out = reports.outputs
     for path in ("all/report_en.html", "all/report_fr.html", "archipel_habitat/report_fr.html",
                  "all/tables.xlsx", "archipel_habitat/tables.xlsx", "index.html"):
@@ -39,11 +40,12 @@ def test_reports_are_made_with_their_tables_and_an_index(reports):
     assert "SYNTHETIC DATA" in index
 
 
-def test_report_holds_all_six_sections_no_code_and_the_snapshot(reports):
+def test_report_holds_every_section_no_code_and_the_snapshot(reports):
     doc = (reports.outputs / "all" / "report_fr.html").read_text(encoding="utf-8")
     manifest = json.loads((reports.processed / "manifest.json").read_text())
-    for title in ("1. Qualité des données", "2. Participants", "3. Emploi", "4. Création", "5. Valeur", "6. Synthèse"):
-        assert title in doc
+    for title in ("Synthèse", "1. Qualité des données", "2. Participants", "3. Emploi", "4. Création", "5. Ce que",
+                  "6. Méthodes", "7. Autres sources", "Glossaire"):
+        assert title in doc, title
     assert manifest["snapshot"] in doc and "DONNÉES SYNTHÉTIQUES" in doc
     assert "ctx." not in doc and "import " not in doc and "<script" not in doc
     assert doc.count('class="nb-banner"') == 0 and doc.count('class="synthetic-banner"') == 1
@@ -105,3 +107,49 @@ def test_cli_prints_a_summary_and_exits_non_zero_on_failure(reports, tmp_path, c
                      "archipel_habitat", "--config", str(ROOT / "config")])
     out = capsys.readouterr().out
     assert code == 1 and "archipel_habitat/fr" in out and "failed" in out and "0 made, 0 up to date, 1 failed" in out
+
+
+def _reports(reports):
+    return sorted(reports.outputs.glob("*/report_*.html"))
+
+
+def _visible(doc: str) -> str:
+    doc = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", doc, flags=re.S)
+    doc = re.sub(r'<img[^>]*alt="([^"]*)"[^>]*>', r" \1 ", doc)
+    return html.unescape(re.sub(r"<[^>]+>", " ", doc))
+
+
+def test_every_report_leads_with_the_summary_then_the_value_account_methods_and_glossary(reports):
+    assert len(_reports(reports)) == 4
+    for path in _reports(reports):
+        doc = path.read_text(encoding="utf-8")
+        main = doc[doc.index("<main>"):]
+        first = re.search(r'<h[1-3][^>]*id="([^"]+)"', main)
+        assert first and first.group(1) == "summary", path
+        assert main.index('id="summary"') < main.index('id="data-quality"') < main.index('<nav class="toc"') or \
+            main.index('id="summary"') < main.index('<nav class="toc"') < main.index('id="data-quality"'), path
+        for anchor in ("value-account", "methods", "glossary", "evidence", "impact-map", "sensitivity"):
+            assert f'id="{anchor}"' in doc, (path, anchor)
+        # every link of the summary lands on a section of this report
+        targets = set(re.findall(r'href="#([^"]+)"', doc))
+        ids = set(re.findall(r' id="([^"]+)"', doc))
+        assert targets and targets <= ids, (path, targets - ids)
+
+
+def test_money_is_in_the_landlord_s_own_currency(reports):
+    fr = _visible((reports.outputs / "archipel_habitat" / "report_fr.html").read_text(encoding="utf-8"))
+    uk = _visible((reports.outputs / "southern_housing" / "report_en.html").read_text(encoding="utf-8"))
+    assert "€" in fr and "£" not in fr and "GBP" not in fr
+    assert "£" in uk and "€" not in uk and "EUR" not in uk
+    both = _visible((reports.outputs / "all" / "report_en.html").read_text(encoding="utf-8"))
+    assert "at the stated rate" in both and "£" in both and "€" in both
+
+
+FILE_PATH = re.compile(r"(?i)(\bconfig/|\bdata/(raw|processed)\b|[\w-]+\.(ya?ml|py|parquet|ipynb|json|csv|xlsx)\b)")
+
+
+def test_no_report_shows_a_file_path(reports):
+    for path in _reports(reports):
+        shown = _visible(path.read_text(encoding="utf-8"))
+        found = FILE_PATH.search(shown)
+        assert found is None, (path, shown[max(0, found.start() - 80):found.end() + 40] if found else "")

@@ -1,0 +1,529 @@
+"""The answer in words: the summary a landlord's board reads first, the value account by
+stakeholder, the impact map, and the methods and glossary, in the reader's language and
+currency, built from the value accounts (increase_eval.value).
+
+Everything returned is escaped HTML made here; links point only to the report's own
+sections. Counts pass through disclosure control (a count of 1 to k-1 shows `<k`), and
+so does money computed from such a count (it would give the count back).
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from . import disclosure
+from .value import Account, group_totals
+
+SECTIONS = {  # anchor -> the string that names it in a link ("see section 3")
+    "summary": "see.summary", "data-quality": "see.data_quality", "participants": "see.participants",
+    "employment": "see.employment", "businesses": "see.businesses", "value": "see.value",
+    "value-account": "see.value_account", "impact-map": "see.impact_map", "arrears": "see.arrears",
+    "sustainment": "see.sustainment", "sensitivity": "see.sensitivity", "methods": "see.methods",
+    "limitations": "see.limitations", "evidence": "see.evidence", "glossary": "see.glossary",
+}
+
+
+def esc(text) -> str:
+    return html.escape(str(text))
+
+
+def link(ctx, anchor: str, bare: bool = False) -> str:
+    """A link to one of the report's sections, in the reader's words ('(see section 3)',
+    or 'section 3' in a table's column)."""
+    where = ctx.t(SECTIONS[anchor])
+    text = where if bare else ctx.t("common.see", where=where)
+    return f'{"" if bare else " "}<a class="see" href="#{anchor}">{esc(text)}</a>'
+
+
+def para(ctx, key: str, see: str | None = None, **kw) -> str:
+    return f"<p>{esc(ctx.t(key, **kw))}{link(ctx, see) if see else ''}</p>"
+
+
+def table(headers: list[str], rows: list[list[str]], caption: str | None = None, classes: str = "report-table",
+          raw: set[int] = frozenset(), total_rows: set[int] = frozenset()) -> str:
+    """An HTML table of text cells, escaped except the columns in `raw` (links made here)."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = []
+    for i, r in enumerate(rows):
+        cells = "".join(f"<td>{c if j in raw else esc(c)}</td>" for j, c in enumerate(r))
+        cls = ' class="total"' if i in total_rows else ""
+        body.append(f"<tr{cls}>{cells}</tr>")
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return f'<table class="{classes}">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+# --- numbers as a reader sees them -------------------------------------------------------------------
+
+def small(ctx, n) -> bool:
+    return n is not None and not pd.isna(n) and bool(disclosure.small([n], ctx.k)[0])
+
+
+def money(ctx, x, currency: str, decimals: int = 0) -> str:
+    """Money as a reader reads it: large amounts to the nearest hundred, ratios to the cent."""
+    if x is None or pd.isna(x):
+        return "–"
+    if decimals:
+        return ctx.t.money(float(x), currency, decimals)
+    return ctx.t.money(round(float(x), -2) if abs(x) >= 10_000 else float(x), currency)
+
+
+def between(ctx, lo, hi, currency: str | None = None, decimals: int = 2, ratio_money: bool = False) -> str:
+    """An interval in words: 'from £2.31 to £5.33', 'from 2.31 to 5.33'."""
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return "–"
+    if currency:
+        f = lambda v: money(ctx, v, currency, 2 if ratio_money else 0)  # noqa: E731
+    else:
+        f = lambda v: ctx.t.number(v, decimals)  # noqa: E731
+    return ctx.t("common.between", lo=f(lo), hi=f(hi))
+
+
+def ratio(ctx, r) -> str:
+    return "–" if r is None or pd.isna(r) else ctx.t.number(r, 2)
+
+
+
+
+
+def assumption_value(ctx, name: str, v: float, currency: str) -> str:
+    """An assumption or value as a reader reads it: 15 %, 3 years, 7 650 €."""
+    if name in ("deadweight", "displacement", "attribution", "drop_off", "discount_rate"):
+        return ctx.t.pct(v, 1 if name == "discount_rate" else 0)
+    if name == "duration_years":
+        n = ctx.t.number(v, 0 if float(v).is_integer() else 1)
+        return ctx.t("common.years_one" if abs(v) < 2 and (ctx.lang == "fr" or v == 1) else "common.years", n=n)
+    return money(ctx, v, currency)
+
+
+def _line_name(ctx, line: str) -> str:
+    return ctx.t(f"account.lines.{line}")
+
+
+# --- the summary ------------------------------------------------------------------------------------
+
+def rate_words(ctx, k: int, n: int) -> dict:
+    """A rate and its 95% interval in words, or dashes where disclosure control hides it."""
+    from .indicators import wilson
+
+    if n == 0 or disclosure.rate_hidden([k], [n], ctx.k)[0]:
+        return {"rate": "–", "interval": ctx.t("common.not_shown")}
+    p, lo, hi = (float(x) for x in wilson(k, n))
+    return {"rate": ctx.t.pct(p), "interval": ctx.t("common.interval95", lo=ctx.t.pct(lo), hi=ctx.t.pct(hi))}
+
+
+def summary(ctx, accounts: dict[str, Account], employed_6m: tuple[int, int], targets: dict | None = None) -> str:
+    """5 to 8 plain sentences and one value-account table: the answer first."""
+    six_months = rate_words(ctx, *employed_6m)
+    if not accounts:
+        return para(ctx, "summary.no_landlord")
+    parts = []
+    if ctx.is_group:
+        parts += _group_sentences(ctx, accounts, six_months, targets)
+        parts.append(group_table(ctx, accounts, caption=ctx.t("summary.table_caption_group")))
+    else:
+        (a,) = accounts.values()
+        parts += _landlord_sentences(ctx, a, six_months)
+        parts.append(account_table(ctx, a, caption=ctx.t("summary.table_caption", name=ctx.entity_name)))
+    parts.append(para(ctx, "summary.claims", see="limitations"))
+    return "\n".join(parts)
+
+
+def _landlord_sentences(ctx, a: Account, six: dict) -> list[str]:
+    b, cur, t = a.basis, a.currency, ctx.t
+    name = ctx.entity_name
+    out = []
+    reach = dict(engaged=ctx.count(b.engaged), trained=ctx.count(b.trained), completed=ctx.count(b.completed))
+    if a.cost:
+        own = a.cost.get("own")
+        key = "summary.cost" if own is not None else "summary.cost_no_split"
+        out.append(para(ctx, key, see="participants", name=name, cost=money(ctx, a.cost["total"], cur),
+                        own=money(ctx, own, cur), erdf=money(ctx, a.cost.get("erdf"), cur), year=a.price_year,
+                        **reach))
+    else:
+        out.append(para(ctx, "summary.no_cost", see="participants", name=name, **reach))
+    out.append(para(ctx, "summary.work" if b.both else "summary.work_none_both", see="employment",
+                    people=ctx.count(b.people), jobs=ctx.count(b.jobs),
+                    businesses=ctx.count(b.businesses), both=ctx.count(b.both), rate=six["rate"],
+                    interval=six["interval"]))
+    if b.arrears is not None and not small(ctx, b.arrears.treated_tenancies):
+        lo, hi = a.intervals["arrears_avoided"]
+        out.append(para(ctx, "summary.arrears", see="arrears", name=name,
+                        effect=money(ctx, -b.arrears.effect, cur),
+                        interval=between(ctx, -b.arrears.upper, -b.arrears.lower, cur),
+                        tenancies=ctx.count(b.arrears.treated_tenancies),
+                        value=money(ctx, a.totals["arrears_avoided"], cur), value_interval=between(ctx, lo, hi, cur)))
+    else:
+        out.append(para(ctx, f"summary.arrears_none.{b.why_no_arrears or 'too_few'}", see="arrears", name=name))
+    lo, hi = a.intervals["social"]
+    out.append(para(ctx, "summary.social", see="value-account", social=money(ctx, a.totals["social"], cur),
+                    interval=between(ctx, lo, hi, cur), residents=money(ctx, a.totals["residents"], cur),
+                    public=money(ctx, a.totals["public_purse"], cur), year=a.price_year))
+    if a.cost:
+        lo, hi = a.intervals["ratio"]
+        words = dict(spent=t(f"common.per_spent.{cur}"), per_own=t(f"common.per_own.{cur}"))
+        if a.cost.get("own"):
+            out.append(para(ctx, "summary.ratio", see="value-account", ratio=money(ctx, a.totals["ratio"], cur, 2),
+                            interval=between(ctx, lo, hi, cur, ratio_money=True),
+                            ratio_own=money(ctx, a.totals["ratio_own"], cur, 2),
+                            landlord_return=money(ctx, a.totals["landlord_return"], cur, 2),
+                            leverage=money(ctx, a.erdf_leverage, cur, 2), **words))
+        else:
+            out.append(para(ctx, "summary.ratio_no_split", see="value-account",
+                            ratio=money(ctx, a.totals["ratio"], cur, 2),
+                            interval=between(ctx, lo, hi, cur, ratio_money=True), **words))
+        out.append(_most_sensitive(ctx, a))
+    if b.survival_12m is not None and b.businesses:
+        s = b.survival_12m
+        words = rate_words(ctx, int(s["k"]), int(s["n"]))
+        out.append(para(ctx, "summary.businesses", see="businesses", created=ctx.count(b.businesses),
+                        survival=words["rate"], interval=words["interval"]))
+    return out
+
+
+def _most_sensitive(ctx, a: Account) -> str:
+    top = a.tornado.iloc[0]
+    name = top["assumption"]
+    label = ctx.t.label("assumption", name)
+    base = assumption_value(ctx, name, top["base"], a.currency)
+    if pd.isna(top["break_even"]):
+        return para(ctx, "summary.sensitive_robust", see="sensitivity", top=label, base=base,
+                    low=ratio(ctx, min(top["ratio_at_low"], top["ratio_at_high"])),
+                    high=ratio(ctx, max(top["ratio_at_low"], top["ratio_at_high"])))
+    return para(ctx, "summary.sensitive", see="sensitivity", top=label, base=base,
+                break_even=assumption_value(ctx, name, top["break_even"], a.currency))
+
+
+def _group_sentences(ctx, accounts: dict[str, Account], six: dict, targets: dict | None) -> list[str]:
+    out = []
+    b = [a.basis for a in accounts.values()]
+    out.append(para(ctx, "summary.group_reach", see="participants", landlords=len(b),
+                    engaged=ctx.count(sum(x.engaged for x in b)), trained=ctx.count(sum(x.trained for x in b)),
+                    completed=ctx.count(sum(x.completed for x in b))))
+    if targets:
+        out.append(para(ctx, "summary.targets", see="participants", **targets))
+    both = sum(x.both for x in b)
+    out.append(para(ctx, "summary.group_work" if both else "summary.group_work_none_both", see="employment",
+                    people=ctx.count(sum(x.people for x in b)),
+                    both=ctx.count(sum(x.both for x in b)), rate=six["rate"], interval=six["interval"]))
+    values = ctx.values
+    for _, row in group_totals(list(accounts.values()), values).iterrows():
+        cur = row["currency"]
+        country = ctx.t(f"labels.currency_country.{cur}")
+        out.append(para(ctx, "summary.group_value", see="value-account", country=country,
+                        cost=money(ctx, row["cost"], cur), social=money(ctx, row["social"], cur),
+                        interval=between(ctx, row["social_lower"], row["social_upper"], cur),
+                        ratio=money(ctx, row["ratio"], cur, 2),
+                        ratio_interval=between(ctx, row["ratio_lower"], row["ratio_upper"], cur, ratio_money=True),
+                        landlord=money(ctx, row["landlord"], cur), spent=ctx.t(f"common.per_spent.{cur}"),
+                        year=values.price_year[cur]))
+    return out
+
+
+# --- the value account -------------------------------------------------------------------------------
+
+def account_table(ctx, a: Account, caption: str | None = None, detail: bool = False) -> str:
+    """One landlord's account: a line per stakeholder and item, what each counts, its
+    value and its Monte-Carlo interval, the totals, the cost and the ratios."""
+    cur, t = a.currency, ctx.t
+    headers = [t("account.cols.stakeholder"), t("account.cols.item"), t("account.cols.counted_for"),
+               t("account.cols.value", year=a.price_year), t("account.cols.interval", level=t.pct(a.level, 0)),
+               t("account.cols.see")]
+    if detail:
+        headers.insert(5, t("account.cols.note"))
+    rows, totals = [], set()
+    anchors = {"landlord": "arrears", "residents": "value-account", "public_purse": "value-account",
+               "local_economy": "businesses"}
+    for _, r in a.lines.iterrows():
+        hide = small(ctx, r["quantity"])
+        quantity = ("–" if r["quantity"] is None or pd.isna(r["quantity"]) else
+                    f"{ctx.count(r['quantity'])} {t('account.units.' + r['unit'])}")
+        if r["line"] == "turnover_avoided":
+            see = "sustainment"
+        elif r["line"] == "arrears_avoided":
+            see = "arrears"
+        else:
+            see = anchors[r["stakeholder"]]
+        shown = "–" if hide else money(ctx, r["value"], cur)
+        interval = "–" if hide else between(ctx, r["lower"], r["upper"], cur)
+        note = t(f"account.notes.{r['note']}") if isinstance(r["note"], str) else ""
+        if pd.isna(r["value"]) or hide:
+            shown, interval, note = (note or "–"), "", ""   # the note says why there is no value
+        row = [t(f"account.stakeholders.{r['stakeholder']}"), _line_name(ctx, r["line"]), quantity, shown, interval,
+               link(ctx, see, bare=True)]
+        if detail:
+            row.insert(5, note)
+        rows.append(row)
+    for nq in a.not_quantified:
+        row = [t("account.stakeholders.landlord"), _line_name(ctx, nq.key), "–", t("account.notes.not_quantified"),
+               "", link(ctx, "value-account", bare=True)]
+        if detail:
+            ref = nq.reference
+            row.insert(5, t("account.notes.reference", amount=money(ctx, ref.amount, cur), year=ref.price_year,
+                            source=ref.source) if ref else "")
+        rows.append(row)
+    lo, hi = a.intervals["social"]
+    totals.add(len(rows))
+    rows.append(_detail([t("account.total_social"), t("account.total_social_note"), "",
+                         money(ctx, a.totals["social"], cur), between(ctx, lo, hi, cur),
+                         link(ctx, "value-account", bare=True)], detail))
+    if a.cost:
+        totals.add(len(rows))
+        split = (t("account.cost_split", own=money(ctx, a.cost["own"], cur), erdf=money(ctx, a.cost["erdf"], cur))
+                 if a.cost.get("own") is not None else "")
+        rows.append(_detail([t("account.cost"), split, "", money(ctx, a.cost["total"], cur), "",
+                             link(ctx, "value-account", bare=True)], detail))
+        lo, hi = a.intervals["ratio"]
+        totals.add(len(rows))
+        rows.append(_detail([t("account.ratio"), t("account.ratio_note", spent=t(f"common.per_spent.{cur}")), "",
+                             money(ctx, a.totals["ratio"], cur, 2), between(ctx, lo, hi, cur, ratio_money=True),
+                             link(ctx, "sensitivity", bare=True)], detail))
+    else:
+        rows.append(_detail([t("account.cost"), t("account.no_cost"), "", "–", "", ""], detail))
+    raw = {len(headers) - 1}
+    return table(headers, rows, caption, raw=raw, total_rows=totals, classes="report-table account")
+
+
+def _detail(row: list[str], detail: bool) -> list[str]:
+    """A row of the account with, in the detailed table, an empty note before the link."""
+    return [*row[:5], "", row[5]] if detail else row
+
+
+def ratios_table(ctx, a: Account) -> str:
+    """The return ratios side by side: on the whole cost, on the landlord's own money, the
+    landlord's own return, and the EU money each unit of its own brought."""
+    if not a.cost:
+        return para(ctx, "account.no_cost_text")
+    cur, t = a.currency, ctx.t
+    per = dict(per_cost=t(f"common.per_cost.{cur}"), per_own=t(f"common.per_own.{cur}"))
+    m = lambda x: money(ctx, x, cur, 2)  # noqa: E731
+    iv = lambda key: between(ctx, *a.intervals[key], cur, ratio_money=True)  # noqa: E731
+    rows = [[t("account.ratios.sroi", **per), m(a.totals["ratio"]), iv("ratio")]]
+    if a.cost.get("own"):
+        rows += [[t("account.ratios.own", **per), m(a.totals["ratio_own"]), iv("ratio_own")],
+                 [t("account.ratios.landlord", **per), m(a.totals["landlord_return"]), iv("landlord_return")],
+                 [t("account.ratios.leverage", **per), m(a.erdf_leverage), ""]]
+    return table([t("account.cols.ratio"), t("account.cols.central"), t("account.cols.interval",
+                                                                          level=t.pct(a.level, 0))], rows)
+
+
+def group_table(ctx, accounts: dict[str, Account], caption: str | None = None) -> str:
+    """One line per landlord, each in its own currency; subtotals per currency; for the
+    partnership, a column converted at the stated rate (labelled as such)."""
+    t, values = ctx.t, ctx.values
+    convert_to = ({"fr": "EUR", "en": "GBP"}[ctx.lang] if ctx.entity == "all" and
+                  len({a.currency for a in accounts.values()}) > 1 else None)
+    headers = [t("cols.landlord"), t("account.cols.cost"), t("account.stakeholders.landlord"),
+               t("account.stakeholders.residents"), t("account.stakeholders.public_purse"),
+               t("account.cols.social"), t("account.cols.ratio_interval", level=t.pct(values.monte_carlo.interval, 0))]
+    if convert_to:
+        rate = values.exchange_rate.eur_per_gbp
+        headers.append(t("account.cols.converted", currency=convert_to, rate=t.number(rate, 2)))
+    rows, totals = [], set()
+    for lid, a in accounts.items():
+        cur = a.currency
+        hide = small(ctx, a.basis.people)
+        row = [ctx.landlord_name(lid), money(ctx, a.cost["total"], cur) if a.cost else t("account.no_cost_short"),
+               money(ctx, a.totals["landlord"], cur) if a.basis.arrears else "–",
+               "–" if hide else money(ctx, a.totals["residents"], cur),
+               "–" if hide else money(ctx, a.totals["public_purse"], cur),
+               "–" if hide else money(ctx, a.totals["social"], cur),
+               f"{ratio(ctx, a.totals['ratio'])} ({between(ctx, *a.intervals['ratio'])})" if a.cost and not hide else "–"]
+        if convert_to:
+            row.append("–" if hide else money(ctx, _convert(a.totals["social"], cur, convert_to, values), convert_to))
+        rows.append(row)
+    for _, g in group_totals(list(accounts.values()), values).iterrows():
+        cur = g["currency"]
+        totals.add(len(rows))
+        row = [t("account.subtotal", currency=cur), money(ctx, g["cost"], cur), money(ctx, g["landlord"], cur),
+               money(ctx, g["residents"], cur), money(ctx, g["public_purse"], cur), money(ctx, g["social"], cur),
+               f"{ratio(ctx, g['ratio'])} ({between(ctx, g['ratio_lower'], g['ratio_upper'])})"]
+        if convert_to:
+            row.append(money(ctx, _convert(g["social"], cur, convert_to, values), convert_to))
+        rows.append(row)
+    if convert_to:
+        totals.add(len(rows))
+        converted = sum(_convert(a.totals["social"], a.currency, convert_to, values) for a in accounts.values())
+        rows.append([t("account.total_converted", currency=convert_to), "", "", "", "", "", "",
+                     money(ctx, converted, convert_to)])
+    return table(headers, rows, caption, total_rows=totals)
+
+
+def _convert(amount, currency, to, values):
+    from .value import convert
+
+    return convert(amount, currency, to, values)
+
+
+# --- the impact map ----------------------------------------------------------------------------------
+
+def impact_map(ctx, accounts: dict[str, Account], sessions: int, hours: float, ambassadors: int) -> str:
+    """Inputs -> activities -> outputs -> outcomes -> value, with this entity's numbers."""
+    t = ctx.t
+    acc = list(accounts.values())
+    b = [a.basis for a in acc]
+    by_cur: dict[str, list[Account]] = {}
+    for a in acc:
+        by_cur.setdefault(a.currency, []).append(a)
+    inputs, value = [], []
+    for cur, mine in by_cur.items():
+        costed = [a for a in mine if a.cost]
+        if costed:
+            inputs.append(t("impact.cost", cost=money(ctx, sum(a.cost["total"] for a in costed), cur)))
+            if all(a.cost.get("own") is not None for a in costed):
+                inputs.append(t("impact.cost_split", own=money(ctx, sum(a.cost["own"] for a in costed), cur),
+                                erdf=money(ctx, sum(a.cost["erdf"] for a in costed), cur)))
+        value.append(t("impact.value_social", value=money(ctx, sum(a.totals["social"] for a in mine), cur)))
+        if any(a.basis.arrears for a in mine):
+            value.append(t("impact.value_landlord", value=money(ctx, sum(a.totals["arrears_avoided"] for a in mine), cur)))
+    inputs.append(t("impact.staff"))
+    activities = [t("impact.sessions", sessions=ctx.count(sessions), hours=ctx.t.number(hours, 0)),
+                  t("impact.ambassadors_trained", n=ctx.count(ambassadors))]
+    outputs = [t("impact.engaged", n=ctx.count(sum(x.engaged for x in b))),
+               t("impact.trained", n=ctx.count(sum(x.trained for x in b))),
+               t("impact.completed", n=ctx.count(sum(x.completed for x in b)))]
+    outcomes = [t("impact.into_work", n=ctx.count(sum(x.people for x in b))),
+                t("impact.businesses", n=ctx.count(sum(x.businesses for x in b)))]
+    if any(x.arrears for x in b):
+        outcomes.append(t("impact.arrears"))
+    cells = [inputs, activities, outputs, outcomes, value]
+    heads = [t(f"impact.stages.{s}") for s in ("inputs", "activities", "outputs", "outcomes", "value")]
+    body = "".join(f"<td><ul>{''.join(f'<li>{esc(x)}</li>' for x in c)}</ul></td>" for c in cells)
+    head = "".join(f"<th>{esc(h)} →</th>" if i < 4 else f"<th>{esc(h)}</th>" for i, h in enumerate(heads))
+    return (f'<table class="report-table impact-map"><caption>{esc(t("impact.caption"))}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody><tr>{body}</tr></tbody></table>")
+
+
+# --- assumptions, their base case, and the break-even values ------------------------------------------
+
+def assumptions_table(ctx, tornado: pd.DataFrame, cur: str) -> str:
+    """Every assumption and value with its base case, its range, the ratio at each end and
+    the value at which the ratio would be 1."""
+    t = ctx.t
+    rows = []
+    for _, r in tornado.iterrows():
+        name = r["assumption"]
+        be = (t("account.break_even_none") if pd.isna(r["break_even"])
+              else assumption_value(ctx, name, r["break_even"], cur))
+        rows.append([ctx.t.label("assumption", name), assumption_value(ctx, name, r["base"], cur),
+                     f"{assumption_value(ctx, name, r['low_value'], cur)} – {assumption_value(ctx, name, r['high_value'], cur)}",
+                     f"{ratio(ctx, r['ratio_at_low'])} – {ratio(ctx, r['ratio_at_high'])}", be])
+    return table([t("cols.assumption"), t("account.cols.base"), t("account.cols.range"), t("account.cols.ratio_range"),
+                  t("account.cols.break_even")], rows, t("account.assumptions_caption"))
+
+
+def break_even_sentences(ctx, tornado: pd.DataFrame, cur: str) -> str:
+    out = []
+    for _, r in tornado.iterrows():
+        name = r["assumption"]
+        label = ctx.t.label("assumption", name)
+        base = assumption_value(ctx, name, r["base"], cur)
+        if pd.isna(r["break_even"]):
+            out.append(ctx.t("account.break_even_sentence_none", assumption=label, base=base))
+        else:
+            out.append(ctx.t("account.break_even_sentence", assumption=label, base=base,
+                             value=assumption_value(ctx, name, r["break_even"], cur)))
+    return "<ul>" + "".join(f"<li>{esc(s)}</li>" for s in out) + "</ul>"
+
+
+def values_table(ctx, a: Account) -> str:
+    """The money values used for this landlord's residents, public purse and landlord, with
+    their price year, deflated amount and source (introduced in the reader's language)."""
+    t, values, cur = ctx.t, ctx.values, a.currency
+    rows = []
+    for v in values.countries[a.basis.country].values:
+        rows.append([t(f"account.stakeholders.{v.stakeholder}"), _line_name(ctx, v.key),
+                     f"{money(ctx, v.amount, cur)} ({v.price_year})",
+                     money(ctx, values.deflate(v.amount, cur, v.price_year), cur),
+                     t("account.is_assumption") if v.assumption else t("account.not_assumption"), v.derivation.get(ctx.lang, ""),
+                     " ".join(v.source.split())])
+    return table([t("account.cols.stakeholder"), t("account.cols.item"), t("account.cols.as_published"),
+                  t("account.cols.value", year=values.price_year[cur]), t("account.cols.assumption"),
+                  t("account.cols.derivation"), t("cols.source")], rows, t("account.values_caption", currency=cur))
+
+
+def sustainment(ctx, accounts: dict[str, Account]) -> str:
+    """Tenancies ended, participants' against comparison ones, with the interval of the
+    difference and one sentence of reading, per landlord."""
+    out = []
+    for lid, a in accounts.items():
+        tv = a.basis.turnover
+        prefix = f"{ctx.landlord_name(lid)} : " if ctx.is_group and ctx.lang == "fr" else (
+            f"{ctx.landlord_name(lid)}: " if ctx.is_group else "")
+        if tv is None:
+            out.append(f"<p>{esc(prefix + ctx.t('sustainment.none'))}</p>")
+            continue
+        hidden = any(small(ctx, n) for n in (tv.participant_ended, tv.comparison_ended, tv.participant_tenancies))
+        part = "–" if hidden else ctx.t.pct(tv.participant_ended / tv.participant_tenancies)
+        comp = ctx.t.pct(tv.comparison_ended / tv.comparison_tenancies) if tv.comparison_tenancies else "–"
+        points = 100 * tv.difference
+        diff = "–" if hidden else ctx.t("sustainment.points_one" if abs(points) < 2 else "sustainment.points",
+                                        n=ctx.t.number(points, 1))
+        interval = ("–" if hidden else ctx.t("common.interval95", lo=ctx.t.number(100 * tv.lower, 1),
+                                              hi=ctx.t.number(100 * tv.upper, 1)))
+        text = ctx.t("sustainment.difference", share_part=part, share_comp=comp, difference=diff, interval=interval)
+        reading = ctx.t("sustainment.reading_supported" if tv.supported else "sustainment.reading_none")
+        out.append(f"<p>{esc(prefix + text)} {esc(reading)}</p>")
+    return "\n".join(out)
+
+
+def sensitivity_section(ctx, accounts: dict[str, Account]) -> list[tuple[str, object]]:
+    """What section 5 shows about uncertainty, per currency: (kind, content) pairs the
+    notebook displays in order ('html' markup, or 'tornado' (title, table, currency))."""
+    from .value import sensitivity
+
+    out: list[tuple[str, object]] = []
+    by_cur: dict[str, list[Account]] = {}
+    for a in accounts.values():
+        by_cur.setdefault(a.currency, []).append(a)
+    for cur, mine in by_cur.items():
+        costed = [a for a in mine if a.cost]
+        if ctx.is_group and len(by_cur) > 1:
+            out.append(("html", f"<h3>{esc(ctx.t('labels.currency_country.' + cur))} ({cur})</h3>"))
+        out.append(("html", values_table(ctx, mine[0])))
+        if not costed or len(costed) < len(mine):
+            out.append(("html", para(ctx, "account.no_cost_text")))
+            continue
+        tornado = mine[0].tornado if len(mine) == 1 else sensitivity([a.basis for a in mine], ctx.values)
+        out.append(("html", assumptions_table(ctx, tornado, cur)))
+        out.append(("tornado", tornado, cur))
+        if len(mine) == 1:
+            a = mine[0]
+            out.append(("html", para(ctx, "account.monte_carlo", interval=between(ctx, *a.intervals["ratio"]),
+                                     landlord_interval=between(ctx, *a.intervals["landlord"], a.currency))))
+        out.append(("html", f"<h3>{esc(ctx.t('account.break_even_title'))}</h3>" + break_even_sentences(ctx, tornado, cur)))
+    return out
+
+
+def methods(ctx, first_entry, last_entry) -> str:
+    """Data period, definitions, comparison groups, costs, value and what each model assumes."""
+    t = ctx.t
+    parts = [para(ctx, "methods.period", start=t.date(first_entry), end=t.date(last_entry),
+                  data_end=t.date(ctx.data_end))]
+    for key in ("indicators", "comparison", "costs", "value", "models"):
+        parts.append(f"<h3>{esc(t(f'methods.{key}_title'))}</h3>")
+        node = ctx.t.strings["methods"][key]
+        if isinstance(node, list):
+            parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in node) + "</ul>")
+        else:
+            parts.append(f"<p>{esc(node)}</p>")
+    return "\n".join(parts)
+
+
+def glossary(ctx) -> str:
+    terms = ctx.t.strings["glossary"]["terms"]
+    items = "".join(f"<dt>{esc(term)}</dt><dd>{esc(meaning)}</dd>" for term, meaning in terms.values())
+    return f'<dl class="glossary">{items}</dl>'
+
+
+def reconciliation(ctx, accounts: dict[str, Account], employed_6m: tuple[int, int]) -> str:
+    """Records and people side by side, so that no figure is read as another: contracts
+    against people in work, business creations against the people who made them."""
+    b = [a.basis for a in accounts.values()]
+    total = lambda f: sum(getattr(x, f) for x in b)  # noqa: E731
+    return para(ctx, "account.reconcile", see="employment", job_records=ctx.count(total("job_records")),
+                jobs=ctx.count(total("jobs")), business_records=ctx.count(total("business_records")),
+                businesses=ctx.count(total("businesses")), both=ctx.count(total("both")),
+                people=ctx.count(total("people")), in_work=ctx.count(employed_6m[0]), followed=ctx.count(employed_6m[1]))

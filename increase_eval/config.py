@@ -7,6 +7,7 @@ is well formed, so that a typo in a mapping is reported before any file is read.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,7 +22,10 @@ from .errors import ConfigError
 SYNTHETIC_MARKER = "SYNTHETIC.json"
 
 FILE_OPTIONS = {"path", "format", "encoding", "delimiter", "decimal", "date_formats", "month_formats",
-                "booleans", "header_row", "sheet", "columns", "units", "vocab"}
+                "booleans", "header_row", "sheet", "columns", "units", "vocab", "skip_rows", "blank_is_false"}
+# Optional programme-level list of places shared by several landlords (see load()).
+NEIGHBOURHOOD_REGISTRY = "neighbourhoods.yml"
+DURATION_UNITS = ("minutes", "hours")
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,14 @@ class FileMapping:
     header_row: int | str = 1      # 1-based row of the header, or "auto"
     sheet: str | int = 0
     units: dict[str, str] = field(default_factory=dict)
+    # vocabulary name -> canonical value -> spellings; for a yes/no field, field name ->
+    # "true"/"false" -> the words of a category column that mean yes and no
     vocab: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    # regular expressions: a row whose first non-blank cell fully matches one (any case)
+    # is a totals or notes row, not a record
+    skip_rows: tuple[str, ...] = ()
+    # yes/no fields whose blank cells mean "no" (a column ticked X when true)
+    blank_is_false: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class Neighbourhood:
     id: str
     name: str
     aliases: tuple[str, ...]
+    shared: bool = False           # from config/neighbourhoods.yml: may be used by several landlords
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,7 @@ class Config:
     programme: dict[str, Any]
     vocabularies: dict[str, Any]
     landlords: dict[str, Landlord]
+    neighbourhood_registry: dict[str, Neighbourhood] = field(default_factory=dict)
 
     @property
     def plausibility(self) -> dict[str, Any]:
@@ -109,7 +122,78 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return (str(value),)
 
 
-def load_landlord(path: Path) -> Landlord:
+def _vocab_entry(value: Any) -> dict[str, tuple[str, ...]]:
+    # YAML reads an unquoted `true:`/`yes:` key as a boolean: a yes/no field's words
+    return {("true" if c is True else "false" if c is False else str(c)): _as_tuple(a)
+            for c, a in (value or {}).items()}
+
+
+def _check_file_options(path: Path, table: str, spec: dict[str, Any], vocab: dict) -> None:
+    """What the mapping language says a file option may hold (skip_rows, blank_is_false,
+    units, yes/no vocabularies, the two shapes of business follow-up)."""
+    from .schema import FIELDS, HORIZONS   # schema imports this module: import when called
+
+    fields = FIELDS.get(table, {})
+    booleans = sorted(n for n, f in fields.items() if f.kind == "bool")
+    for pattern in _as_tuple(spec.get("skip_rows")):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"{path}: files.{table}.skip_rows: '{pattern}' is not a valid regular "
+                              f"expression ({exc})") from None
+    for name in _as_tuple(spec.get("blank_is_false")):
+        if name not in booleans:
+            raise ConfigError(f"{path}: files.{table}.blank_is_false names '{name}', which is not a yes/no field "
+                              f"of {table} (yes/no fields: {', '.join(booleans) or 'none'})")
+    for key, unit in (spec.get("units") or {}).items():
+        if key != "duration" or unit not in DURATION_UNITS:
+            raise ConfigError(f"{path}: files.{table}.units.{key} is '{unit}'; expected units: "
+                              f"{{duration: minutes}} or {{duration: hours}}")
+    for name, words in vocab.items():
+        if name in booleans and not set(words) <= {"true", "false"}:
+            raise ConfigError(f"{path}: vocab.{name} is a yes/no field: expected the keys \"true\" and "
+                              f"\"false\" (the words meaning yes and no), found {sorted(words)}")
+    if table == "business_checks":
+        columns = set(spec["columns"])
+        dated = {"check_date", "trading"} & columns
+        if dated == {"check_date", "trading"} or (not dated and columns & set(HORIZONS)):
+            return
+        raise ConfigError(f"{path}: files.business_checks.columns must map both check_date and trading, or at "
+                          f"least one of {', '.join(HORIZONS)} (found {', '.join(sorted(dated)) or 'neither'})")
+
+
+def _neighbourhoods(path: Path, entries: Any, registry: dict[str, Neighbourhood]) -> tuple[Neighbourhood, ...]:
+    """A landlord's neighbourhoods; `{id: X}` with X in the registry takes its name and
+    aliases from there (the landlord's own aliases are added)."""
+    from .normalise import fold
+
+    out: list[Neighbourhood] = []
+    for n in entries or []:
+        if not isinstance(n, dict) or "id" not in n:
+            raise ConfigError(f"{path}: each neighbourhoods entry needs an id")
+        nid, own = str(n["id"]), _as_tuple(n.get("aliases"))
+        if nid in registry:
+            base = registry[nid]
+            if "name" in n and str(n["name"]) != base.name:
+                raise ConfigError(f"{path}: neighbourhood {nid} is in config/{NEIGHBOURHOOD_REGISTRY} as "
+                                  f"'{base.name}'; its name comes from there (give only id and aliases)")
+            out.append(Neighbourhood(nid, base.name, tuple(dict.fromkeys(base.aliases + own)), shared=True))
+        elif "name" not in n:
+            raise ConfigError(f"{path}: neighbourhood {nid} needs a name (or an entry in "
+                              f"config/{NEIGHBOURHOOD_REGISTRY})")
+        else:
+            out.append(Neighbourhood(nid, str(n["name"]), own))
+    spelled: dict[str, str] = {}
+    for h in out:   # one spelling naming two places would be a guess
+        for s in (h.id, h.name, *h.aliases):
+            other = spelled.setdefault(fold(s), h.id)
+            if other != h.id:
+                raise ConfigError(f"{path}: '{s}' names two neighbourhoods ({other} and {h.id}); "
+                                  f"expected each name and alias to name one")
+    return tuple(out)
+
+
+def load_landlord(path: Path, registry: dict[str, Neighbourhood] | None = None) -> Landlord:
     data = _read_yaml(path)
     for key in ("id", "name", "country", "language", "neighbourhoods", "files"):
         if key not in data:
@@ -130,9 +214,10 @@ def load_landlord(path: Path) -> Landlord:
         fmt = spec.get("format", "csv")
         if fmt not in ("csv", "xlsx"):
             raise ConfigError(f"{path}: files.{table}.format is '{fmt}'; expected csv or xlsx")
-        vocab = {k: {c: _as_tuple(a) for c, a in v.items()} for k, v in landlord_vocab.items()}
+        vocab = {k: _vocab_entry(v) for k, v in landlord_vocab.items()}
         for k, v in (spec.get("vocab") or {}).items():
-            vocab.setdefault(k, {}).update({c: _as_tuple(a) for c, a in v.items()})
+            vocab.setdefault(k, {}).update(_vocab_entry(v))
+        _check_file_options(path, table, spec, vocab)
         booleans = {str(k).lower(): _as_tuple(v) for k, v in (spec.get("booleans") or {}).items()}
         header_row = spec.get("header_row", 1)
         if header_row != "auto" and not (isinstance(header_row, int) and header_row >= 1):
@@ -146,11 +231,47 @@ def load_landlord(path: Path) -> Landlord:
             month_formats=_as_tuple(spec.get("month_formats", ["%Y-%m"])),
             booleans=booleans, header_row=header_row, sheet=spec.get("sheet", 0),
             units=dict(spec.get("units") or {}), vocab=vocab,
+            skip_rows=_as_tuple(spec.get("skip_rows")), blank_is_false=_as_tuple(spec.get("blank_is_false")),
         )
-    hoods = tuple(Neighbourhood(str(n["id"]), str(n["name"]), _as_tuple(n.get("aliases")))
-                  for n in data["neighbourhoods"])
+    hoods = _neighbourhoods(path, data["neighbourhoods"], registry or {})
     return Landlord(id=data["id"], name=data["name"], country=data["country"], language=data["language"],
                     currency=data.get("currency", "EUR"), neighbourhoods=hoods, files=files, source=path)
+
+
+def load_registry(root: Path) -> tuple[dict[str, Neighbourhood], dict[str, str]]:
+    """config/neighbourhoods.yml, when there is one: places several landlords work in,
+    named once. Returns the neighbourhoods by id and their countries."""
+    path = root / NEIGHBOURHOOD_REGISTRY
+    if not path.is_file():
+        return {}, {}
+    registry: dict[str, Neighbourhood] = {}
+    countries: dict[str, str] = {}
+    for n in _read_yaml(path).get("neighbourhoods") or []:
+        missing = [k for k in ("id", "name", "country") if not isinstance(n, dict) or k not in n]
+        if missing:
+            raise ConfigError(f"{path}: each entry needs id, name and country (missing {', '.join(missing)})")
+        nid = str(n["id"])
+        if nid in registry:
+            raise ConfigError(f"{path}: neighbourhood {nid} is listed twice")
+        registry[nid] = Neighbourhood(nid, str(n["name"]), _as_tuple(n.get("aliases")), shared=True)
+        countries[nid] = str(n["country"])
+    return registry, countries
+
+
+def _check_shared(landlords: dict[str, Landlord], countries: dict[str, str]) -> None:
+    """The same neighbourhood id in two mappings is one place only through the registry."""
+    seen: dict[str, Landlord] = {}
+    for l in landlords.values():
+        for h in l.neighbourhoods:
+            if h.shared and countries.get(h.id) != l.country:
+                raise ConfigError(f"{l.source}: neighbourhood {h.id} is in {countries.get(h.id)} (config/"
+                                  f"{NEIGHBOURHOOD_REGISTRY}); {l.name} is in {l.country}")
+            first = seen.setdefault(h.id, l)
+            if first is not l and not h.shared:
+                raise ConfigError(f"neighbourhood id {h.id} is used by {first.source} and {l.source}; an id "
+                                  f"two landlords share must be one place: move it to config/"
+                                  f"{NEIGHBOURHOOD_REGISTRY} (id, name, country, aliases) and give only its "
+                                  f"id in both mappings, or give each its own id")
 
 
 def load(config_dir: Path | str = "config", only: list[str] | None = None) -> Config:
@@ -167,13 +288,16 @@ def load(config_dir: Path | str = "config", only: list[str] | None = None) -> Co
     listed = list(programme.get("landlords") or [])
     found = sorted(p.stem for p in (root / "landlords").glob("*.yml"))
     order = listed + [lid for lid in found if lid not in listed]
+    registry, countries = load_registry(root)
     landlords = {}
     for lid in order:
         if only and lid not in only:
             continue
-        landlords[lid] = load_landlord(root / "landlords" / f"{lid}.yml")
+        landlords[lid] = load_landlord(root / "landlords" / f"{lid}.yml", registry)
     if only:
         missing = [lid for lid in only if lid not in landlords]
         if missing:
             raise ConfigError(f"unknown landlord(s) {missing}; known: {order}")
-    return Config(root=root, programme=programme, vocabularies=vocabularies, landlords=landlords)
+    _check_shared(landlords, countries)
+    return Config(root=root, programme=programme, vocabularies=vocabularies, landlords=landlords,
+                  neighbourhood_registry=registry)

@@ -130,9 +130,29 @@ def _booleans(config: Config, mapping: FileMapping) -> dict[str, tuple[str, ...]
     return {k: tuple(map(str, base.get(k, ()))) + tuple(mapping.booleans.get(k, ())) for k in ("true", "false")}
 
 
+def required_fields(table: str, mapping: FileMapping) -> set[str]:
+    """Fields every row of this file must have: the schema's, and for business checks
+    the pair of a dated check when the mapping gives checks that way."""
+    required = schema.required_fields(table)
+    if table == "business_checks" and not set(schema.HORIZONS) & set(mapping.columns):
+        required = required | {"check_date", "trading"}
+    return required
+
+
+def required_columns(table: str, mapping: FileMapping) -> set[str]:
+    """Fields whose column the file must have: the required ones, and every follow-up
+    column a business-checks mapping names (a missing one would empty every row)."""
+    required = required_fields(table, mapping)
+    if table == "business_checks":
+        required = required | ({"check_date", "trading", *schema.HORIZONS} & set(mapping.columns))
+    return required
+
+
 def parse(frame: pd.DataFrame, table: str, mapping: FileMapping, landlord: Landlord, config: Config,
-          tokens: nz.Tokens) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Raw text -> typed canonical columns, and the problems found (index, field, value, reason)."""
+          tokens: nz.Tokens, required: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Raw text -> typed canonical columns, and the problems found (index, field, value, reason).
+    `required`: fields every row must have (default: the schema's, see required_fields)."""
+    required = required_fields(table, mapping) if required is None else required
     out: dict[str, pd.Series] = {}
     problems = []
     max_text = config.plausibility["max_text_length"]
@@ -159,11 +179,11 @@ def parse(frame: pd.DataFrame, table: str, mapping: FileMapping, landlord: Landl
                           na_action="ignore")
         elif f.kind in ("int", "number"):
             values, why = nz.numbers(raw, tokens, mapping.decimal, integer=f.kind == "int")
-            if name == "duration" and mapping.units.get("duration", "minutes") == "hours":
-                values = values * 60
+        elif f.kind == "duration":
+            values, why = nz.durations(raw, tokens, mapping.units.get("duration", "minutes"), mapping.decimal)
         else:  # pragma: no cover - FIELDS is code
             raise AssertionError(f.kind)
-        if f.required:
+        if name in required:
             absent = values.isna() & why.isna()
             why = why.where(~absent, "required value missing")
         bad = why.notna()
@@ -221,7 +241,7 @@ def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.T
         mapping = landlord.files.get(table)
         if mapping is None:
             continue
-        required = schema.required_fields(table)
+        required = required_fields(table, mapping)
         unmapped = required - set(mapping.columns)
         if unmapped:
             raise ConfigError(f"{landlord.source}: files.{table}.columns must map {sorted(unmapped)}")
@@ -229,11 +249,11 @@ def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.T
             if table == "rent_accounts":
                 data.panel.append(src)
                 continue
-            frame, malformed = readers.read(src, required)
+            frame, malformed = readers.read(src, required_columns(table, mapping))
             account = FileAccount(landlord.id, table, src.name, src.sha256(), rows_in=len(frame) + len(malformed),
                                   ignored_columns=src.ignored,
                                   absent_optional_columns=[mapping.columns[c] for c in src.absent_optional])
-            parsed, problems = parse(frame, table, mapping, landlord, config, tokens)
+            parsed, problems = parse(frame, table, mapping, landlord, config, tokens, required)
             rows = Rows(parsed.reset_index(drop=True))
             rows.malformed = malformed
             _check(rows, frame.reset_index(drop=True), src, table, config, problems)
@@ -513,7 +533,7 @@ def _kept(data: list[LandlordData], table: str, columns: list[str]) -> pd.DataFr
 
 
 KIND_DTYPES = {"date": "datetime64[ns]", "month": "datetime64[ns]", "bool": "boolean", "int": "Int64",
-               "number": "Float64"}
+               "number": "Float64", "duration": "Float64"}
 
 
 def _dtype(table: str, column: str) -> str:

@@ -20,7 +20,7 @@ from .config import Config
 
 @dataclass(frozen=True)
 class Field:
-    # ref | text | date | month | bool | category | int | number | neighbourhood, or
+    # ref | text | date | month | bool | category | int | number | duration | neighbourhood, or
     # "ignored": a direct identifier the evaluation has no use for. Mapping it documents
     # that the export holds it; the reader never loads it.
     kind: str
@@ -53,11 +53,12 @@ FIELDS: dict[str, dict[str, Field]] = {
         "training_start_date": F("date"),
         "training_completed": F("bool"),
         "exit_date": F("date"),
+        "stage": F("category", vocab="stage"),   # the journey stage the landlord recorded
     },
     "sessions": {
         "participant_ref": F("ref", required=True),
         "session_date": F("date", required=True),
-        "duration": F("number", required=True),
+        "duration": F("duration", required=True),   # minutes or hours (mapping's units), 1h30, 90 min, 1:30
         "session_type": F("category", vocab="session_type"),
         "provider": F("text"),
     },
@@ -73,8 +74,11 @@ FIELDS: dict[str, dict[str, Field]] = {
     },
     "business_checks": {
         "participant_ref": F("ref", required=True),
-        "check_date": F("date", required=True),
-        "trading": F("bool", required=True),
+        # either a dated check (check_date + trading) or still-trading flags at fixed
+        # horizons after creation (HORIZONS); config.py requires one of the two shapes
+        "check_date": F("date"),
+        "trading": F("bool"),
+        **{name: F("bool") for name in ("trading_6m", "trading_12m", "trading_18m", "trading_24m")},
     },
     "questionnaires": {
         "participant_ref": F("ref", required=True),
@@ -103,8 +107,16 @@ FIELDS: dict[str, dict[str, Field]] = {
         "month": F("month", required=True),
         "rent_due": F("number"),
         "arrears": F("number", required=True),
+        # used only when the landlord has no tenancies export: tenancies are then
+        # derived from the panel, one per reference
+        "neighbourhood": F("neighbourhood"),
+        "tenancy_start": F("date"),
+        "tenancy_end": F("date"),
+        "household_type": F("category", vocab="household_type"),
     },
 }
+# business_checks horizon flags: "still trading N months after creation"
+HORIZONS = {"trading_6m": 6, "trading_12m": 12, "trading_18m": 18, "trading_24m": 24}
 
 WELLBEING_ITEMS = [f"wellbeing_{i}" for i in range(1, 8)]
 

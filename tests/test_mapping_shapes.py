@@ -1,0 +1,162 @@
+"""The mapping language covers what landlords send: each shape of export below is read by
+writing a mapping only, and goes through `prepare.run` on a small landlord made here
+(mapping + files), with its values and its accounting checked."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import time, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from increase_eval import normalise as nz, prepare, schema, text
+from increase_eval.config import load
+from increase_eval.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+LID = "shape_homes"
+
+PEOPLE = ["Ref,First,Last,Born,Ward,Joined",
+          "A1,Ann,Example,01/02/1980,North,01/03/2019",
+          "A2,Bob,Sample,02/03/1985,South,15/04/2019",
+          "A3,Cat,Instance,03/04/1990,North,20/05/2019",
+          "A4,Dan,Specimen,04/05/1975,South,10/06/2019"]
+PEOPLE_COLUMNS = {"participant_ref": "Ref", "first_name": "First", "last_name": "Last", "birth_date": "Born",
+                  "neighbourhood": "Ward", "entry_date": "Joined"}
+
+
+def mapping(files: dict, lid: str = LID, neighbourhoods: list | None = None, **top) -> dict:
+    """A landlord mapping: a register with its required fields, plus `files`."""
+    return {"id": lid, "name": lid.replace("_", " ").title(), "country": "UK", "language": "en", "currency": "GBP",
+            "neighbourhoods": neighbourhoods if neighbourhoods is not None else [
+                {"id": "UK-SX-01", "name": "Seaside - North", "aliases": ["North"]},
+                {"id": "UK-SX-02", "name": "Seaside - South", "aliases": ["South"]}],
+            "defaults": {"format": "csv", "date_formats": ["%d/%m/%Y"]},
+            "files": {"participants": {"path": "people.csv", "columns": dict(PEOPLE_COLUMNS)}, **files}, **top}
+
+
+def write_xlsx(path: Path, rows: list[list], sheet: str = "Sheet1") -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+
+
+def add_landlord(tmp_path: Path, spec: dict, files: dict, registry: str | None = None) -> Path:
+    """Write a mapping and its raw files under tmp_path (config copied from the repository
+    once); `files`: name -> lines of CSV text, or rows for an .xlsx."""
+    conf = tmp_path / "config"
+    if not conf.exists():
+        shutil.copytree(ROOT / "config", conf)
+    if registry is not None:
+        (conf / "neighbourhoods.yml").write_text(registry, encoding="utf-8")
+    (conf / "landlords" / f"{spec['id']}.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    folder = tmp_path / "raw" / spec["id"]
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in {"people.csv": PEOPLE, **files}.items():
+        if name.endswith(".xlsx"):
+            write_xlsx(folder / name, content)
+        else:
+            (folder / name).write_text("\n".join(content) + "\n", encoding="utf-8")
+    return conf
+
+
+@dataclass
+class Run:
+    outcome: prepare.Outcome
+    out: Path
+
+    def table(self, name: str) -> pd.DataFrame:
+        if name == "rent_accounts":
+            return pd.read_parquet(self.out / "rent_accounts")
+        return pd.read_parquet(self.out / f"{name}.parquet")
+
+    def accounts(self) -> dict:
+        return {(a.table, a.file): (a.rows_in, a.kept, a.rejected, a.merged) for a in self.outcome.accounts}
+
+    def rejects(self, table: str | None = None) -> set:
+        r = self.table("rejects")
+        r = r if table is None else r[r["table"] == table]
+        return set(zip(r["row"], r["column"], r["reason"]))
+
+
+def run(tmp_path: Path, only: list[str] | None = None) -> Run:
+    cfg = load(tmp_path / "config", only=only or [LID])
+    out = tmp_path / "out"
+    outcome = prepare.run(tmp_path / "raw", out, cfg, secret=tmp_path / "secret.key", say=lambda m: None, workers=1)
+    assert outcome.errors == []
+    assert all(a.balanced() for a in outcome.accounts)
+    for name in ("participants", "sessions", "outcomes", "businesses", "business_checks", "questionnaires",
+                 "ambassadors", "tenancies", "neighbourhoods", "rejects"):
+        schema.processed(name).validate(pd.read_parquet(out / f"{name}.parquet"))
+    return Run(outcome, out)
+
+
+def in_french(reasons) -> list[str]:
+    """Reasons a French report would still show in English."""
+    fr = text.load(ROOT / "config", "fr")
+    return [r for r in reasons if fr.reason(r) == r]
+
+
+# --- 1. durations ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, unit, decimal, minutes", [
+    ("1h30", "minutes", ".", 90), ("1h", "minutes", ".", 60), ("1 h 30", "minutes", ".", 90),
+    ("90 min", "hours", ".", 90), ("90mn", "minutes", ".", 90), ("2 heures", "minutes", ".", 120),
+    ("1:30", "minutes", ".", 90), ("01:30:00", "minutes", ".", 90), ("0:45", "hours", ".", 45),
+    ("1h30min", "hours", ".", 90), ("2 Heures 15", "minutes", ".", 135), ("1,5 h", "minutes", ",", 90),
+    ("45", "minutes", ".", 45), ("1.5", "hours", ".", 90), ("1,5", "hours", ",", 90), ("-60", "minutes", ".", -60),
+])
+def test_durations_in_every_written_form(raw, unit, decimal, minutes):
+    assert nz.duration_rule(unit, decimal)(raw) == (minutes, None)
+
+
+@pytest.mark.parametrize("raw, words", [
+    ("1h75", "ambiguous duration"), ("1:75", "ambiguous duration"), ("about an hour", "not a duration"),
+    ("1,5", "not a duration"),        # a comma where the mapping's decimal mark is a point: 1.5 or 15?
+    ("1h30 or 2h", "not a duration"), ("1 day, 1:30:00", "not a duration"),
+])
+def test_unreadable_or_ambiguous_durations_are_refused_listing_the_forms(raw, words):
+    value, reason = nz.duration_rule("minutes", ".")(raw)
+    assert value is None and reason.startswith(words)
+    assert "a number of minutes, 1h30, 1 h 30, 90 min, 2 heures, 1:30 or 01:30:00" in reason
+
+
+def test_sessions_give_their_lengths_in_any_form(tmp_path):
+    sessions = [["Session log"], ["Ref", "Date", "Length"],
+                ["A1", "05/03/2019", time(1, 30)],              # an Excel duration cell, shown 1:30
+                ["A1", "06/03/2019", timedelta(minutes=45)],    # [h]:mm
+                ["A2", "20/04/2019", 1.5],                      # hours, as the mapping says
+                ["A2", "21/04/2019", "1h30"], ["A3", "21/05/2019", "90 min"], ["A3", "22/05/2019", "2 heures"],
+                ["A4", "11/06/2019", "1 h 30"], ["A4", "12/06/2019", "01:30:00"],
+                ["A4", "13/06/2019", "1h75"], ["A4", "14/06/2019", "about an hour"], ["A4", "15/06/2019", "N/A"]]
+    spec = mapping({"sessions": {"path": "sessions.xlsx", "format": "xlsx", "header_row": 2,
+                                 "columns": {"participant_ref": "Ref", "session_date": "Date", "duration": "Length"},
+                                 "units": {"duration": "hours"}}})
+    add_landlord(tmp_path, spec, {"sessions.xlsx": sessions})
+    r = run(tmp_path)
+    s = r.table("sessions").sort_values("session_date")
+    assert s["duration_minutes"].tolist() == [90, 45, 90, 90, 90, 120, 90, 90]
+    assert r.accounts()[("sessions", "sessions.xlsx")] == (11, 8, 3, 0)
+    forms = "a number of hours, 1h30, 1 h 30, 90 min, 2 heures, 1:30 or 01:30:00"
+    assert r.rejects("sessions") == {
+        (11, "Length", f"ambiguous duration (expected {forms}, with minutes and seconds below 60)"),
+        (12, "Length", f"not a duration (expected {forms})"),
+        (13, "Length", "required value missing")}
+    assert in_french(r.table("rejects")["reason"]) == []
+
+
+def test_a_duration_unit_other_than_minutes_or_hours_is_a_configuration_error(tmp_path):
+    spec = mapping({"sessions": {"path": "s.csv", "columns": {"participant_ref": "Ref", "session_date": "Date",
+                                                              "duration": "Length"}, "units": {"duration": "days"}}})
+    add_landlord(tmp_path, spec, {})
+    with pytest.raises(ConfigError, match=r"files.sessions.units.duration is 'days'; expected units"):
+        load(tmp_path / "config", only=[LID])

@@ -85,6 +85,7 @@ class Rows:
         self.status = pd.Series("kept", index=frame.index, dtype=object)
         self.rejects: list[pd.DataFrame] = []
         self.malformed: list[dict] = []         # lines the CSV parser could not split
+        self.skipped: list[dict] = []           # totals and notes rows (the mapping's skip_rows)
 
     def reject(self, index, column: str | None, reason: str | pd.Series, field_: str | None = None,
                value: pd.Series | None = None) -> None:
@@ -253,9 +254,12 @@ def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.T
             account = FileAccount(landlord.id, table, src.name, src.sha256(), rows_in=len(frame) + len(malformed),
                                   ignored_columns=src.ignored,
                                   absent_optional_columns=[mapping.columns[c] for c in src.absent_optional])
+            skip, skipped = readers.skipped_rows(frame, src)
+            if skipped:   # not records: rejected as such, never parsed
+                frame = frame.loc[~skip].reset_index(drop=True)
             parsed, problems = parse(frame, table, mapping, landlord, config, tokens, required)
             rows = Rows(parsed.reset_index(drop=True))
-            rows.malformed = malformed
+            rows.malformed, rows.skipped = malformed, skipped
             _check(rows, frame.reset_index(drop=True), src, table, config, problems)
             data.tables.setdefault(table, []).append((src, rows))
             data.accounts[f"{table}/{src.name}"] = account
@@ -464,9 +468,14 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
         account = FileAccount(landlord.id, "rent_accounts", src.name, src.sha256())
         for batch, malformed in readers.batches(src, required, arrow=True):
             account.rows_in += len(batch[readers.ROW]) + len(malformed)
-            account.rejected += len(malformed)
-            if malformed:
-                data.panel_rejects.append(_reject_frame(landlord.id, "rent_accounts", src.name, malformed))
+            skip, skipped = readers.skipped_rows(batch, src)
+            if skipped:   # not records: rejected as such, never parsed
+                keep = pa.array(~skip)
+                batch = {k: (v.filter(keep) if isinstance(v, pa.Array) else v[~skip]) for k, v in batch.items()}
+            account.rejected += len(malformed) + len(skipped)
+            for lines in (malformed, skipped):
+                if lines:
+                    data.panel_rejects.append(_reject_frame(landlord.id, "rent_accounts", src.name, lines))
             kept, rejects = _panel_batch(batch, src, config, tokens, pseudo, tenancy_ids, codes)
             if len(rejects):
                 data.panel_rejects.append(rejects[REJECT_COLUMNS])
@@ -505,7 +514,8 @@ def _reject_frame(landlord: str, table: str, file: str, items: list[dict]) -> pd
     df.insert(0, "landlord", landlord)
     df.insert(1, "table", table)
     df.insert(2, "file", file)
-    df["field"] = None
+    if "field" not in df:
+        df["field"] = None
     return df[REJECT_COLUMNS]
 
 
@@ -728,11 +738,12 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
                     account = data.accounts[f"{table}/{src.name}"]
                     counts = rows.status.value_counts()
                     account.kept = int(counts.get("kept", 0))
-                    account.rejected = int(counts.get("rejected", 0)) + len(rows.malformed)
+                    account.rejected = int(counts.get("rejected", 0)) + len(rows.malformed) + len(rows.skipped)
                     account.merged = int(counts.get("merged", 0))
                     rejects.append(_rows_rejects(data.landlord.id, table, src, rows))
-                    if rows.malformed:
-                        rejects.append(_reject_frame(data.landlord.id, table, src.name, rows.malformed))
+                    for lines in (rows.malformed, rows.skipped):
+                        if lines:
+                            rejects.append(_reject_frame(data.landlord.id, table, src.name, lines))
             rejects.extend(data.panel_rejects)
             accounts.extend(data.accounts.values())
         tables = build_tables(batches, config)

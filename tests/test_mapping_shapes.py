@@ -160,3 +160,40 @@ def test_a_duration_unit_other_than_minutes_or_hours_is_a_configuration_error(tm
     add_landlord(tmp_path, spec, {})
     with pytest.raises(ConfigError, match=r"files.sessions.units.duration is 'days'; expected units"):
         load(tmp_path / "config", only=[LID])
+
+
+# --- 2. totals and notes rows ---------------------------------------------------------------
+
+def test_totals_and_notes_rows_are_rejected_as_such_and_never_parsed(tmp_path):
+    register = [["Shape Homes register"], [],
+                ["Ref", "First", "Last", "Born", "Ward", "Joined"],
+                ["A1", "Ann", "Example", "01/02/1980", "North", "01/03/2019"],
+                ["A2", "Bob", "Sample", "02/03/1985", "South", "15/04/2019"],
+                [],
+                ["Total", None, None, None, None, 2],
+                ["Notes: as at 30/06/2023", None, None, None, None, None]]
+    sessions = ["Ref,Date,Minutes", "A1,05/03/2019,60", "A2,20/04/2019,45", "TOTAL,,105", ",Total hours,1.75",
+                "TOTALS1,05/03/2019,60"]
+    spec = mapping({"sessions": {"path": "sessions.csv", "skip_rows": ["total( hours)?"],
+                                 "columns": {"participant_ref": "Ref", "session_date": "Date", "duration": "Minutes"}}})
+    spec["files"]["participants"].update(path="register.xlsx", format="xlsx", header_row="auto",
+                                         skip_rows=["total", r"notes?:.*"])
+    add_landlord(tmp_path, spec, {"register.xlsx": register, "sessions.csv": sessions})
+    r = run(tmp_path)
+    assert len(r.table("participants")) == 2 and len(r.table("sessions")) == 2
+    assert r.accounts() == {("participants", "register.xlsx"): (4, 2, 2, 0), ("sessions", "sessions.csv"): (5, 2, 3, 0)}
+    skipped = "skipped by the mapping (skip_rows): a totals or notes row"
+    assert r.rejects("participants") == {(7, "Ref", skipped), (8, "Ref", skipped)}
+    # one reason per skipped row (never parsed), naming the cell that matched; a
+    # reference that only starts like a total is a record (here, an unknown participant)
+    assert r.rejects("sessions") == {(4, "Ref", skipped), (5, "Date", skipped),
+                                     (6, "Ref", "no participant with this reference in the register")}
+    assert in_french([skipped]) == []
+
+
+def test_a_skip_rows_pattern_must_be_a_regular_expression(tmp_path):
+    spec = mapping({})
+    spec["files"]["participants"]["skip_rows"] = ["Total ("]
+    add_landlord(tmp_path, spec, {})
+    with pytest.raises(ConfigError, match=r"files.participants.skip_rows: 'Total \(' is not a valid regular expression"):
+        load(tmp_path / "config", only=[LID])

@@ -131,6 +131,7 @@ def _vocab_entry(value: Any) -> dict[str, tuple[str, ...]]:
 def _check_file_options(path: Path, table: str, spec: dict[str, Any], vocab: dict) -> None:
     """What the mapping language says a file option may hold (skip_rows, blank_is_false,
     units, yes/no vocabularies, the two shapes of business follow-up)."""
+    from .normalise import fold
     from .schema import FIELDS, HORIZONS   # schema imports this module: import when called
 
     fields = FIELDS.get(table, {})
@@ -150,9 +151,14 @@ def _check_file_options(path: Path, table: str, spec: dict[str, Any], vocab: dic
             raise ConfigError(f"{path}: files.{table}.units.{key} is '{unit}'; expected units: "
                               f"{{duration: minutes}} or {{duration: hours}}")
     for name, words in vocab.items():
-        if name in booleans and not set(words) <= {"true", "false"}:
+        if name not in booleans:
+            continue
+        if not set(words) <= {"true", "false"}:
             raise ConfigError(f"{path}: vocab.{name} is a yes/no field: expected the keys \"true\" and "
                               f"\"false\" (the words meaning yes and no), found {sorted(words)}")
+        both = {fold(w) for w in words.get("true", ())} & {fold(w) for w in words.get("false", ())}
+        if both:
+            raise ConfigError(f"{path}: vocab.{name} lists {sorted(both)} as both true and false")
     if table == "business_checks":
         columns = set(spec["columns"])
         dated = {"check_date", "trading"} & columns

@@ -9,6 +9,7 @@ number of spellings, not the number of rows.
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -354,3 +355,40 @@ def durations(values: pd.Series, tokens: Tokens, unit: str = "minutes", decimal:
     """Session lengths in minutes (see duration_rule), rule applied to distinct values."""
     parsed, why = by_distinct(values, duration_rule(unit, decimal), tokens)
     return parsed.astype("Float64"), why
+
+
+# --- yes/no fields read from a category column ---------------------------------------------------
+
+def flag_rule(words: Mapping[str, Iterable[str]], field: str) -> Callable[[str], Parsed]:
+    """A yes/no field derived from a category column (`vocab: {single_parent: {"true":
+    [Lone parent], "false": [Couple, Single]}}`): the words listed, and only them."""
+    lookup: dict[str, bool] = {}
+    for key in ("true", "false"):
+        for w in words.get(key, ()):
+            lookup.setdefault(fold(w), key == "true")
+    allowed = ", ".join(str(w) for key in ("true", "false") for w in words.get(key, ()))
+
+    def rule(text: str) -> Parsed:
+        key = fold(text)
+        if key in lookup:
+            return lookup[key], None
+        return None, f"not a known value for {field} (expected one of: {allowed})"
+
+    return rule
+
+
+def flags(values: pd.Series, words: Mapping[str, Iterable[str]], field: str, tokens: Tokens):
+    """`flag_rule` on distinct values. A word the mapping lists is a value even when it is
+    also a missing-value token ("None" as a qualification level means no qualification)."""
+    listed = {fold(w) for key in ("true", "false") for w in words.get(key, ())}
+    if listed & tokens.missing:
+        tokens = copy.copy(tokens)
+        tokens.missing = tokens.missing - listed
+    parsed, why = by_distinct(values, flag_rule(words, field), tokens)
+    return parsed.astype("boolean"), why
+
+
+def blank(values: pd.Series) -> pd.Series:
+    """Truly blank cells (empty or spaces only), as `blank_is_false` reads them: a
+    missing-value token such as N/A is not blank."""
+    return values.astype("string").fillna("").str.strip().eq("").astype(bool)

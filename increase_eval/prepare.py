@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Collection
 
 import numpy as np
 import pandas as pd
@@ -149,10 +149,27 @@ def required_columns(table: str, mapping: FileMapping) -> set[str]:
     return required
 
 
+def _flags(raw: pd.Series, name: str, mapping: FileMapping, config: Config, tokens: nz.Tokens,
+           present: bool) -> tuple[pd.Series, pd.Series]:
+    """A yes/no field: the yes/no words, or the words of a category column the mapping
+    lists for it (`vocab: {field: {"true": [...], "false": [...]}}`); a blank cell is
+    "no" when the mapping says so (`blank_is_false`) and the file has the column."""
+    words = mapping.vocab.get(name)
+    if words is not None:
+        values, why = nz.flags(raw, words, name, tokens)
+    else:
+        values, why = nz.booleans(raw, _booleans(config, mapping), tokens)
+    if present and name in mapping.blank_is_false:
+        values = values.mask(nz.blank(raw), False)
+    return values, why
+
+
 def parse(frame: pd.DataFrame, table: str, mapping: FileMapping, landlord: Landlord, config: Config,
-          tokens: nz.Tokens, required: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+          tokens: nz.Tokens, required: set[str] | None = None,
+          absent: Collection[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Raw text -> typed canonical columns, and the problems found (index, field, value, reason).
-    `required`: fields every row must have (default: the schema's, see required_fields)."""
+    `required`: fields every row must have (default: the schema's, see required_fields);
+    `absent`: mapped fields whose column the file does not have."""
     required = required_fields(table, mapping) if required is None else required
     out: dict[str, pd.Series] = {}
     problems = []
@@ -170,7 +187,7 @@ def parse(frame: pd.DataFrame, table: str, mapping: FileMapping, landlord: Landl
         elif f.kind == "month":
             values, why = nz.dates(raw, mapping.month_formats, tokens, month=True)
         elif f.kind == "bool":
-            values, why = nz.booleans(raw, _booleans(config, mapping), tokens)
+            values, why = _flags(raw, name, mapping, config, tokens, present=name in frame and name not in absent)
         elif f.kind == "category":
             values, why = nz.categories(raw, _spellings(config, mapping, f.vocab), tokens)
         elif f.kind == "neighbourhood":
@@ -185,8 +202,8 @@ def parse(frame: pd.DataFrame, table: str, mapping: FileMapping, landlord: Landl
         else:  # pragma: no cover - FIELDS is code
             raise AssertionError(f.kind)
         if name in required:
-            absent = values.isna() & why.isna()
-            why = why.where(~absent, "required value missing")
+            lacking = values.isna() & why.isna()
+            why = why.where(~lacking, "required value missing")
         bad = why.notna()
         if bad.any():
             problems.append(pd.DataFrame({"index": frame.index[bad], "field": name,
@@ -257,7 +274,7 @@ def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.T
             skip, skipped = readers.skipped_rows(frame, src)
             if skipped:   # not records: rejected as such, never parsed
                 frame = frame.loc[~skip].reset_index(drop=True)
-            parsed, problems = parse(frame, table, mapping, landlord, config, tokens, required)
+            parsed, problems = parse(frame, table, mapping, landlord, config, tokens, required, src.absent_optional)
             rows = Rows(parsed.reset_index(drop=True))
             rows.malformed, rows.skipped = malformed, skipped
             _check(rows, frame.reset_index(drop=True), src, table, config, problems)

@@ -100,6 +100,11 @@ def run(tmp_path: Path, only: list[str] | None = None) -> Run:
     return Run(outcome, out)
 
 
+def listed(series: pd.Series) -> list:
+    """Values with None for missing, whatever the dtype."""
+    return [None if pd.isna(v) else v for v in series]
+
+
 def in_french(reasons) -> list[str]:
     """Reasons a French report would still show in English."""
     fr = text.load(ROOT / "config", "fr")
@@ -196,4 +201,78 @@ def test_a_skip_rows_pattern_must_be_a_regular_expression(tmp_path):
     spec["files"]["participants"]["skip_rows"] = ["Total ("]
     add_landlord(tmp_path, spec, {})
     with pytest.raises(ConfigError, match=r"files.participants.skip_rows: 'Total \(' is not a valid regular expression"):
+        load(tmp_path / "config", only=[LID])
+
+
+# --- 3. blank means no ------------------------------------------------------------------------
+
+def test_a_column_ticked_when_true_and_blank_when_false(tmp_path):
+    people = [PEOPLE[0] + ",Disabled,Lone parent,No quals",
+              PEOPLE[1] + ",X,,X", PEOPLE[2] + ",,X,", PEOPLE[3] + ",N/A, ,x", PEOPLE[4] + ",X,maybe,"]
+    spec = mapping({})
+    spec["files"]["participants"]["columns"].update(disability="Disabled", single_parent="Lone parent",
+                                                    no_qualification="No quals", ethnic_minority="Minority")
+    spec["files"]["participants"]["blank_is_false"] = ["disability", "single_parent", "ethnic_minority"]
+    add_landlord(tmp_path, spec, {"people.csv": people})
+    r = run(tmp_path)
+    p = r.table("participants").sort_values("entry_date")
+    # N/A stays missing; no_qualification is not blank-is-false (blank is missing); the
+    # register has no Minority column, so nothing is known of it (not "no" for everyone)
+    assert listed(p["disability"]) == [True, False, None]
+    assert listed(p["single_parent"]) == [False, True, False]
+    assert listed(p["no_qualification"]) == [True, None, True]
+    assert p["ethnic_minority"].isna().all()
+    assert r.accounts()[("participants", "people.csv")] == (4, 3, 1, 0)
+    assert r.rejects() == {(5, "Lone parent", "not a yes/no value (expected no, yes)")}
+
+
+def test_blank_is_false_names_only_yes_no_fields(tmp_path):
+    spec = mapping({})
+    spec["files"]["participants"]["blank_is_false"] = ["entry_date"]
+    add_landlord(tmp_path, spec, {})
+    with pytest.raises(ConfigError, match=r"files.participants.blank_is_false names 'entry_date', which is not a "
+                                          r"yes/no field of participants \(yes/no fields: disability, "):
+        load(tmp_path / "config", only=[LID])
+
+
+# --- 4. yes/no fields from a category column -----------------------------------------------------
+
+def test_flags_derived_from_category_columns(tmp_path):
+    people = [PEOPLE[0] + ",Household type,Qualification level",
+              PEOPLE[1] + ",Lone parent,None", PEOPLE[2] + ",Couple,GCSE", PEOPLE[3] + ",single parent,",
+              PEOPLE[4] + ",Lone parent with disability,Degree"]
+    # landlord-level (YAML reads unquoted true/false keys as booleans) and file-level
+    spec = mapping({}, vocab={"single_parent": {True: ["Lone parent", "Single parent", "Lone parent with disability"],
+                                                False: ["Couple", "Single", "Family"]}})
+    # one column feeds two fields
+    spec["files"]["participants"]["columns"].update(single_parent="Household type", disability="Household type",
+                                                    no_qualification="Qualification level")
+    spec["files"]["participants"]["vocab"] = {
+        "disability": {"true": ["Lone parent with disability"], "false": ["Lone parent", "Couple", "Single parent"]},
+        "no_qualification": {"true": ["None", "No qualification"], "false": ["GCSE", "A level", "Degree"]}}
+    add_landlord(tmp_path, spec, {"people.csv": people})
+    r = run(tmp_path)
+    p = r.table("participants").sort_values("entry_date")
+    assert p["single_parent"].tolist() == [True, False, True, True]
+    assert p["disability"].tolist() == [False, False, False, True]
+    assert listed(p["no_qualification"]) == [True, False, None, False]   # "None" is listed: a value, not missing
+    assert r.accounts()[("participants", "people.csv")] == (4, 4, 0, 0)
+
+
+def test_a_category_word_in_neither_list_is_rejected_never_guessed(tmp_path):
+    people = [PEOPLE[0] + ",Household type", PEOPLE[1] + ",Lone parent", PEOPLE[2] + ",Widow", PEOPLE[3] + ",N/A"]
+    spec = mapping({}, vocab={"single_parent": {"true": ["Lone parent"], "false": ["Couple", "Single"]}})
+    spec["files"]["participants"]["columns"]["single_parent"] = "Household type"
+    add_landlord(tmp_path, spec, {"people.csv": people[:4]})
+    r = run(tmp_path)
+    assert listed(r.table("participants")["single_parent"]) == [True, None]
+    reason = "not a known value for single_parent (expected one of: Lone parent, Couple, Single)"
+    assert r.rejects() == {(3, "Household type", reason)}
+    assert r.accounts()[("participants", "people.csv")] == (3, 2, 1, 0)
+    assert in_french([reason]) == []
+
+
+def test_a_yes_no_vocabulary_has_only_true_and_false(tmp_path):
+    add_landlord(tmp_path, mapping({}, vocab={"single_parent": {"yes": ["Lone parent"], "maybe": ["Other"]}}), {})
+    with pytest.raises(ConfigError, match=r"vocab.single_parent is a yes/no field: expected the keys"):
         load(tmp_path / "config", only=[LID])

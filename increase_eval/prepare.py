@@ -589,8 +589,8 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     p = _kept(data, "participants", ["person_id", "neighbourhood", "sex", "birth_date", "ethnic_minority",
                                      "disability", "single_parent", "no_qualification", "employment_status",
                                      "entry_date", "assessment_date", "training_start_date", "training_completed",
-                                     "exit_date", "tenancy_id", "registrations", "registered_by"])
-    p = p.rename(columns={"neighbourhood": "neighbourhood_id"})
+                                     "exit_date", "tenancy_id", "registrations", "registered_by", "stage"])
+    p = p.rename(columns={"neighbourhood": "neighbourhood_id", "stage": "recorded_stage"})
     p.insert(1, "country", p["landlord"].map(lambda l: lookup[l].country))
     age = ((p["entry_date"] - p["birth_date"]).dt.days / 365.25).astype("float64")
     p["birth_year"] = p.pop("birth_date").dt.year.astype("Int64")
@@ -625,13 +625,22 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
             p["contract_type"] = frames.lookup(p["person_id"], o["contract_type"]).astype("string")
     p["employment"] = (p["job"] | p["business"]).astype("boolean")
     p["employment_date"] = p[["job_date", "business_date"]].min(axis=1)
+    recorded = p.pop("recorded_stage").astype("string")
+    rank = recorded.map({s: i for i, s in enumerate(schema.STAGES)}).astype("float64").fillna(-1).to_numpy()
+    # from training start, or from entry for people who never started: a person the
+    # recorded stage says started training, on a date not known, has no such count
     start = p["training_start_date"].fillna(p["entry_date"])
-    p["days_to_employment"] = (p["employment_date"] - start).dt.days.astype("Int64")
+    undated = p["training_start_date"].isna().to_numpy() & (rank >= schema.STAGES.index("training_started"))
+    p["days_to_employment"] = (p["employment_date"] - start).dt.days.astype("Int64").mask(undated)
     p["is_ambassador"] = frames.isin(p["person_id"], ambassadors["person_id"]).astype("boolean")
-    p["stage"] = pd.Series(np.select(
+    # furthest stage reached: what the dates and flags say, or the stage the landlord
+    # recorded when it is further
+    derived = np.select(
         [p["employment"] | p["further_training"], p["training_completed"].fillna(False).astype(bool),
-         p["training_start_date"].notna(), p["assessment_date"].notna()],
-        ["outcome", "training_completed", "training_started", "assessed"], "engaged"), index=p.index, dtype="string")
+         p["training_start_date"].notna(), p["assessment_date"].notna()], [4, 3, 2, 1], 0)
+    p["stage"] = pd.Series(np.array(schema.STAGES, dtype=object)[np.maximum(derived, rank.astype(int))],
+                           index=p.index, dtype="string")
+    p["recorded_stage"] = recorded
     p = p.sort_values(["landlord", "entry_date", "person_id"], kind="stable").reset_index(drop=True)
 
     businesses = _businesses(outcomes, checks)

@@ -119,6 +119,8 @@ FIELDS: dict[str, dict[str, Field]] = {
 HORIZONS = {"trading_6m": 6, "trading_12m": 12, "trading_18m": 18, "trading_24m": 24}
 
 WELLBEING_ITEMS = [f"wellbeing_{i}" for i in range(1, 8)]
+# The pathway, in order: each stage is reached by everyone at a later one
+STAGES = ["engaged", "assessed", "training_started", "training_completed", "outcome"]
 
 
 def loaded_fields(table: str) -> set[str]:
@@ -261,8 +263,7 @@ PROCESSED: dict[str, dict[str, pa.Column]] = {
         "further_training": _c(BOOL, nullable=False), "further_training_date": _c(DATE),
         "employment": _c(BOOL, nullable=False), "employment_date": _c(DATE),
         "days_to_employment": _c(INT), "is_ambassador": _c(BOOL, nullable=False),
-        "stage": _c(STR, pa.Check.isin(["engaged", "assessed", "training_started", "training_completed",
-                                         "outcome"]), nullable=False),
+        "stage": _c(STR, pa.Check.isin(STAGES), nullable=False), "recorded_stage": _c(STR, pa.Check.isin(STAGES)),
     },
     "sessions": {"landlord": _c(STR, nullable=False), "person_id": _c(STR, _PID, nullable=False),
                  "session_date": _c(DATE, nullable=False), "duration_minutes": _c(FLOAT, pa.Check.gt(0)),

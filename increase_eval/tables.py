@@ -28,7 +28,7 @@ def headline(d: data.Dataset, config: Config, config_dir: Path) -> dict:
     sroi, _ = value.for_entity(p, d.landlords, value.load_values(config_dir))
     hidden = lambda n: None if disclosure.small([n], k)[0] else n  # noqa: E731
     rate_ok = not disclosure.rate_hidden([six["k"]], [six["n"]], k)[0]
-    return {"engaged": hidden(len(p)), "trained": hidden(int(p["training_start_date"].notna().sum())),
+    return {"engaged": hidden(len(p)), "trained": hidden(int(indicators.reached(p, "training_started").sum())),
             "employed_6m": float(six["rate"]) if rate_ok else None,
             "employed_6m_lower": float(six["lower"]) if rate_ok else None,
             "employed_6m_upper": float(six["upper"]) if rate_ok else None,

@@ -276,3 +276,42 @@ def test_a_yes_no_vocabulary_has_only_true_and_false(tmp_path):
     add_landlord(tmp_path, mapping({}, vocab={"single_parent": {"yes": ["Lone parent"], "maybe": ["Other"]}}), {})
     with pytest.raises(ConfigError, match=r"vocab.single_parent is a yes/no field: expected the keys"):
         load(tmp_path / "config", only=[LID])
+
+
+# --- 5. a journey-stage column feeds the funnel -----------------------------------------------------
+
+def test_the_recorded_stage_fills_in_what_dates_and_flags_do_not_say(tmp_path):
+    from increase_eval import indicators
+
+    head = PEOPLE[0] + ",Assessed,Training start,Completed,Étape"
+    people = [head, PEOPLE[1] + ",,,,Diagnostic", PEOPLE[2] + ",,,,En formation",
+              PEOPLE[3] + ",,01/06/2019,,Formation terminée", PEOPLE[4] + ",,01/07/2019,,Inscrit",
+              "A5,Eve,Exemplar,05/06/1982,North,01/03/2019,,,,Sorti en emploi",
+              "A6,Fay,Paradigm,06/07/1983,South,01/03/2019,,,,Waiting list",
+              "A7,Gus,Model,07/08/1984,North,01/03/2019,15/03/2019,,,",
+              "A8,Hal,Pattern,08/09/1986,South,01/03/2019,,,,Bilan fait"]
+    outcomes = ["Ref,Type,Date", "A2,Job,01/10/2019", "A4,Job,01/09/2019"]
+    spec = mapping({"outcomes": {"path": "outcomes.csv", "columns": {"participant_ref": "Ref", "outcome_type": "Type",
+                                                                     "outcome_date": "Date"}}},
+                   vocab={"stage": {"assessed": ["Bilan fait"]}})
+    spec["files"]["participants"]["columns"].update(assessment_date="Assessed", training_start_date="Training start",
+                                                    training_completed="Completed", stage="Étape")
+    add_landlord(tmp_path, spec, {"people.csv": people, "outcomes.csv": outcomes})
+    r = run(tmp_path)
+    p = r.table("participants")
+    by = dict(zip(p["birth_year"], zip(p["recorded_stage"].astype(object), p["stage"])))
+    assert by == {1980: ("assessed", "assessed"), 1985: ("training_started", "outcome"),
+                  1990: ("training_completed", "training_completed"), 1975: ("engaged", "outcome"),
+                  1982: ("outcome", "outcome"), 1984: (pd.NA, "assessed"), 1986: ("assessed", "assessed")}
+    f = indicators.funnel(p).set_index("stage")["people"].to_dict()
+    assert f == {"engaged": 7, "assessed": 7, "training_started": 4, "training_completed": 2, "outcome": 3}
+    # in training by the record, on a date not known: no time to job, not in the 12-month model
+    days = dict(zip(p["birth_year"], listed(p["days_to_employment"])))
+    assert days[1985] is None and days[1975] == 62
+    e = indicators.employment_outcomes(p, "2023-06-30").set_index("birth_year")
+    assert not e.loc[1985, "eligible_12m"] and e.loc[1975, "eligible_12m"]
+    assert indicators.targets(p, {"use": "t", "t": {"trained": 10}})["achieved"].tolist() == [4]
+    reason = ("unknown category (expected one of: engaged, assessed, training_started, training_completed, "
+              "outcome)")
+    assert r.rejects() == {(7, "Étape", reason)}
+    assert r.accounts()[("participants", "people.csv")] == (8, 7, 1, 0)

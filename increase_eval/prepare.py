@@ -39,7 +39,7 @@ TABLE_ORDER = ["participants", "tenancies", "sessions", "outcomes", "business_ch
 CHILD_KEYS = {  # rows agreeing on these are one record exported twice
     "sessions": ["person_id", "session_date", "session_type", "duration_minutes"],
     "outcomes": ["person_id", "outcome_type", "outcome_date"],
-    "business_checks": ["person_id", "check_date"],
+    "business_checks": ["person_id", "check_date", *schema.HORIZONS],
     "questionnaires": ["person_id", "wave"],
     "ambassadors": ["person_id", "month"],
 }
@@ -278,9 +278,53 @@ def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.T
             rows = Rows(parsed.reset_index(drop=True))
             rows.malformed, rows.skipped = malformed, skipped
             _check(rows, frame.reset_index(drop=True), src, table, config, problems)
+            if table == "business_checks":
+                _follow_up_rows(rows, mapping)
             data.tables.setdefault(table, []).append((src, rows))
             data.accounts[f"{table}/{src.name}"] = account
     return data
+
+
+def _follow_up_rows(rows: Rows, mapping: FileMapping) -> None:
+    """Business checks given as still-trading flags at fixed horizons (trading_6m ...): a
+    row needs a dated check (check_date with trading) or at least one flag. (A mapping of
+    dated checks only has both as required fields: `parse` says so.)"""
+    horizons = [h for h in schema.HORIZONS if h in mapping.columns]
+    if not horizons:
+        return
+    f = rows.frame
+    dated = [c for c in ("check_date", "trading") if c in mapping.columns]
+    for have, lack in (dated, dated[::-1]) if len(dated) == 2 else ():
+        partial = rows.kept & f[have].notna() & f[lack].isna()
+        rows.reject(f.index[partial], mapping.columns[lack], "required value missing", lack)
+    empty = rows.kept & f[[*dated, *horizons]].isna().all(axis=1)
+    rows.reject(f.index[empty], mapping.columns[horizons[0]], "no follow-up value (expected one of: "
+                + ", ".join(mapping.columns[c] for c in (*dated, *horizons)) + ")", horizons[0])
+
+
+def business_creations(outcomes: pd.DataFrame) -> pd.Series:
+    """person_id -> the date of the person's first business outcome (a business is created once)."""
+    b = outcomes[outcomes["outcome_type"].eq("business")].sort_values("outcome_date", kind="stable")
+    return b.drop_duplicates("person_id").set_index("person_id")["outcome_date"]
+
+
+def _horizons_need_a_creation(batches: list[LandlordData]) -> None:
+    """A still-trading flag is dated from the business's creation: without a business
+    outcome for that person (at any landlord), the row cannot be dated and is rejected."""
+    outcomes = [rows.frame.loc[rows.kept, ["person_id", "outcome_type", "outcome_date"]]
+                for d in batches for _, rows in d.tables.get("outcomes", [])]
+    created = business_creations(pd.concat(outcomes)) if outcomes else pd.Series(dtype="datetime64[ns]")
+    for data in batches:
+        for src, rows in data.tables.get("business_checks", []):
+            horizons = [h for h in schema.HORIZONS if h in src.mapping.columns]
+            if not horizons:
+                continue
+            f = rows.frame
+            flagged = f[horizons].notna().any(axis=1)
+            orphan = rows.kept & flagged & ~frames.isin(f["person_id"].astype("string"), created.index)
+            rows.reject(f.index[orphan], src.mapping.columns[horizons[0]],
+                        "still-trading flag without a business creation for this participant (expected a "
+                        "business outcome to date it from)", horizons[0])
 
 
 # --- linking -----------------------------------------------------------------------------
@@ -577,7 +621,8 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     sessions["duration_minutes"] = sessions["duration_minutes"].astype("Float64")
     outcomes = _kept(data, "outcomes", ["person_id", "outcome_type", "outcome_date", "contract_type",
                                         "legal_form", "sector"])
-    checks = _kept(data, "business_checks", ["person_id", "check_date", "trading"])
+    checks = _checks(_kept(data, "business_checks", ["person_id", "check_date", "trading", *schema.HORIZONS]),
+                     business_creations(outcomes), config.programme["programme"]["data_end"])
     questionnaires = _kept(data, "questionnaires", ["person_id", "wave", "response_date", "confidence",
                                                     *schema.WELLBEING_ITEMS])
     ambassadors = _kept(data, "ambassadors", ["person_id", "trained_date", "month", "active"])
@@ -651,6 +696,29 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     return {"participants": p, "sessions": sessions, "outcomes": outcomes, "businesses": businesses,
             "business_checks": checks, "questionnaires": questionnaires, "ambassadors": ambassadors,
             "tenancies": tenancies, "neighbourhoods": hoods}
+
+
+def _checks(rows: pd.DataFrame, created: pd.Series, data_end) -> pd.DataFrame:
+    """One row per follow-up check: the dated ones as they are, and one per still-trading
+    flag, dated the business's creation plus that many months. A horizon after the
+    data's end (programme.data_end) is not a check yet: it is left out (the row's other
+    flags count), so that survival counts it only once it could have been made."""
+    dated = rows.loc[rows["check_date"].notna() & rows["trading"].notna(), ["landlord", "person_id", "check_date",
+                                                                              "trading"]]
+    when = frames.lookup(rows["person_id"], created)
+    parts = []
+    for name, months in schema.HORIZONS.items():
+        sel = rows[name].notna() & when.notna()
+        if not sel.any():
+            continue
+        d = pd.DataFrame({"landlord": rows.loc[sel, "landlord"], "person_id": rows.loc[sel, "person_id"],
+                          "check_date": (when[sel] + pd.DateOffset(months=months)).astype("datetime64[ns]"),
+                          "trading": rows.loc[sel, name].astype("boolean")})
+        parts.append(d[d["check_date"] <= pd.Timestamp(data_end)])
+    if not parts:
+        return dated.reset_index(drop=True)
+    flags = pd.concat(parts, ignore_index=True).drop_duplicates(["person_id", "check_date", "trading"])
+    return pd.concat([dated, flags], ignore_index=True)
 
 
 def _businesses(outcomes: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
@@ -755,6 +823,7 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
         _link_participants(batches, pseudo, order)
         for data in batches:
             _link_children(data, config)
+        _horizons_need_a_creation(batches)
 
         accounts: list[FileAccount] = []
         rejects: list[pd.DataFrame] = []

@@ -315,3 +315,74 @@ def test_the_recorded_stage_fills_in_what_dates_and_flags_do_not_say(tmp_path):
               "outcome)")
     assert r.rejects() == {(7, "Étape", reason)}
     assert r.accounts()[("participants", "people.csv")] == (8, 7, 1, 0)
+
+
+# --- 6. business follow-up as still-trading flags ----------------------------------------------------
+
+CREATED = ["15/06/2019", "01/09/2019", "10/01/2020", "20/05/2020", "01/02/2021", "15/08/2021", "01/03/2022",
+           "30/11/2022"]
+FLAGS = [("yes", "yes", "yes", "yes"), ("yes", "yes", "no", ""), ("yes", "no", "", ""), ("no", "", "", ""),
+         ("yes", "yes", "yes", "yes"), ("yes", "yes", "yes", "yes"), ("yes", "yes", "yes", ""),
+         ("yes", "", "", "")]
+
+
+def _business_landlord(tmp_path: Path, lid: str, checks_spec: dict, checks: list[str]) -> None:
+    tag = lid.split("_")[0].title()
+    people = [PEOPLE[0]] + [f"B{i},{tag}{i},Owner{i},01/01/198{i},North,01/03/2019" for i in range(1, 10)]
+    outcomes = ["Ref,Type,Date"] + [f"B{i},Business,{d}" for i, d in enumerate(CREATED, 1)]
+    spec = mapping({"outcomes": {"path": "outcomes.csv", "columns": {"participant_ref": "Ref", "outcome_type": "Type",
+                                                                     "outcome_date": "Date"}},
+                    "business_checks": {"path": "checks.csv", **checks_spec}}, lid=lid,
+                   neighbourhoods=[{"id": f"UK-{tag[:2].upper()}-01", "name": f"{tag} - North", "aliases": ["North"]}])
+    add_landlord(tmp_path, spec, {"people.csv": people, "outcomes.csv": outcomes, "checks.csv": checks})
+
+
+def test_still_trading_flags_at_horizons_give_the_figures_dated_checks_would(tmp_path):
+    from increase_eval import businesses
+
+    horizons = {"trading_6m": "At 6 months", "trading_12m": "At 12 months", "trading_18m": "At 18 months",
+                "trading_24m": "At 24 months"}
+    flags = ["Ref," + ",".join(horizons.values())] + [f"B{i}," + ",".join(f) for i, f in enumerate(FLAGS, 1)]
+    flags += ["B1,yes,yes,yes,yes",      # exported twice: merged
+              "B9,yes,,,",               # no business created: cannot be dated
+              "B2,,,,"]                  # nothing to say
+    _business_landlord(tmp_path, "horizon_homes", {"columns": {"participant_ref": "Ref", **horizons}}, flags)
+    # the same follow-up as a landlord with dated checks would have it by the data's end
+    end = pd.Timestamp("2023-06-30")
+    dated = ["Ref,Checked,Trading"]
+    for i, (created, f) in enumerate(zip(CREATED, FLAGS), 1):
+        for months, value in zip((6, 12, 18, 24), f):
+            when = pd.Timestamp(pd.to_datetime(created, dayfirst=True)) + pd.DateOffset(months=months)
+            if value and when <= end:
+                dated.append(f"B{i},{when:%d/%m/%Y},{value}")
+    _business_landlord(tmp_path, "dated_homes", {"columns": {"participant_ref": "Ref", "check_date": "Checked",
+                                                             "trading": "Trading"}}, dated)
+    r = run(tmp_path, only=["horizon_homes", "dated_homes"])
+    by_landlord = {a.landlord: (a.rows_in, a.kept, a.rejected, a.merged) for a in r.outcome.accounts
+                   if a.table == "business_checks"}
+    assert by_landlord == {"horizon_homes": (11, 8, 2, 1), "dated_homes": (len(dated) - 1, len(dated) - 1, 0, 0)}
+    rejects = {(row, column, reason) for row, column, reason in r.rejects("business_checks")}
+    assert rejects == {
+        (11, "At 6 months", "still-trading flag without a business creation for this participant (expected a "
+                            "business outcome to date it from)"),
+        (12, "At 6 months", "no follow-up value (expected one of: At 6 months, At 12 months, At 18 months, "
+                            "At 24 months)")}
+    checks = r.table("business_checks")
+    h, d = (checks[checks["landlord"] == l].sort_values(["check_date", "trading"]) for l in ("horizon_homes",
+                                                                                             "dated_homes"))
+    assert len(h) == len(dated) - 1 == 20       # the horizons after 2023-06-30 are not checks yet
+    assert h["check_date"].tolist() == d["check_date"].tolist() and h["trading"].tolist() == d["trading"].tolist()
+    b = r.table("businesses")
+    points = {l: businesses.survival_points(b[b["landlord"] == l], end) for l in ("horizon_homes", "dated_homes")}
+    pd.testing.assert_frame_equal(points["horizon_homes"], points["dated_homes"])
+    assert points["horizon_homes"].set_index("months")[["n", "k"]].to_numpy().tolist() == [[8, 7], [7, 5], [6, 3]]
+    assert in_french(set(r.table("rejects")["reason"])) == []
+
+
+@pytest.mark.parametrize("columns, found", [({"check_date": "Checked"}, "check_date"), ({}, "neither")])
+def test_business_checks_map_a_dated_check_or_horizon_flags(tmp_path, columns, found):
+    add_landlord(tmp_path, mapping({"business_checks": {"path": "c.csv", "columns": {"participant_ref": "Ref",
+                                                                                     **columns}}}), {})
+    with pytest.raises(ConfigError, match=rf"files.business_checks.columns must map both check_date and trading, "
+                                          rf"or at least one of trading_6m, .*\(found {found}\)"):
+        load(tmp_path / "config", only=[LID])

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable, Collection
 
@@ -75,6 +75,7 @@ class Outcome:
     tables: dict[str, int]
     manifest_path: Path | None
     secret_created: bool
+    warnings: list[str] = field(default_factory=list)   # done, but something the reader must know
 
 
 class Rows:
@@ -246,6 +247,8 @@ class LandlordData:
     accounts: dict[str, FileAccount] = field(default_factory=dict)
     panel: list[readers.Source] = field(default_factory=list)
     panel_rejects: list[pd.DataFrame] = field(default_factory=list)
+    derived_tenancies: pd.DataFrame | None = None   # from the rent panel, when there is no tenancies export
+    warnings: list[str] = field(default_factory=list)
 
 
 def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.Tokens) -> LandlordData:
@@ -263,7 +266,10 @@ def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.T
         unmapped = required - set(mapping.columns)
         if unmapped:
             raise ConfigError(f"{landlord.source}: files.{table}.columns must map {sorted(unmapped)}")
-        for src in readers.open_sources(landlord.id, folder, mapping, schema.loaded_fields(table)):
+        load = schema.loaded_fields(table)
+        if table == "rent_accounts" and "tenancies" in landlord.files:
+            load -= PANEL_TENANCY_FIELDS   # the tenancies export says these
+        for src in readers.open_sources(landlord.id, folder, mapping, load):
             if table == "rent_accounts":
                 data.panel.append(src)
                 continue
@@ -404,6 +410,8 @@ def _link_children(data: LandlordData, config: Config) -> None:
             rows.reject(f.index[rows.kept & known & ~usable], header,
                         "the participant's register row was rejected", "participant_ref", ref.astype("string"))
             f["person_id"] = refs["person_id"].reindex(ref).to_numpy()
+            if f["person_id"].dtype == object:   # no reference found: typed as text all the same
+                f["person_id"] = f["person_id"].astype("string")
             entry = pd.to_datetime(refs["entry_date"].reindex(ref).to_numpy())
             date_col = {"sessions": "session_date", "outcomes": "outcome_date", "business_checks": "check_date",
                         "questionnaires": "response_date", "ambassadors": "trained_date"}[table]
@@ -428,6 +436,10 @@ def _link_tenancies(data: LandlordData, pseudo: Pseudonymiser) -> set[str]:
 
 
 # --- rent-account panel, streamed --------------------------------------------------------
+
+# What the rent panel may say of its tenancies when the landlord has no tenancies export
+PANEL_TENANCY_FIELDS = {"neighbourhood", "tenancy_start", "tenancy_end", "household_type"}
+NO_DAY = np.iinfo(np.int64).min     # a missing date among day numbers
 
 PANEL_SCHEMA = pa.schema([("landlord", pa.string()), ("tenancy_id", pa.string()), ("month", pa.date32()),
                           ("rent_due", pa.float64()), ("arrears", pa.float64())])
@@ -459,10 +471,50 @@ def _panel_numbers(array: pa.Array, decimal: str, tokens: nz.Tokens) -> tuple[np
     return values, why
 
 
+def _panel_tenancy(batch: dict, src: readers.Source, landlord: Landlord, config: Config,
+                   tokens: nz.Tokens) -> tuple[dict[str, np.ndarray], list[tuple[np.ndarray, str, np.ndarray]]]:
+    """What a batch of the panel says of its tenancies (neighbourhood, start, end,
+    household type), for a landlord without a tenancies export: per row, a neighbourhood
+    number (-1: not said), start and end as day numbers (NO_DAY) and a household number
+    (-1); and the problems (row mask, field, reason), parsed and checked as `parse` and
+    `schema.plausibility` would for a tenancies export."""
+    mapping, n = src.mapping, len(batch[readers.ROW])
+    hi = config.period()[1]
+    out = {"hood": np.full(n, -1, np.int32), "start": np.full(n, NO_DAY), "end": np.full(n, NO_DAY),
+           "household": np.full(n, -1, np.int32)}
+    problems = []
+    if "neighbourhood" in batch:
+        hoods = {h.id: (h.name, *h.aliases) for h in landlord.neighbourhoods}
+        idx, (values, why) = _distinct(batch["neighbourhood"], lambda u: nz.categories(u, hoods, tokens))
+        number = {h: i for i, h in enumerate(hoods)}
+        out["hood"] = values.map(number).fillna(-1).to_numpy(dtype=np.int32)[idx]
+        why = why.map(lambda r: None if r is None else f"unknown neighbourhood of {landlord.name}", na_action="ignore")
+        problems.append((why.notna().to_numpy()[idx], "neighbourhood", why.to_numpy(dtype=object)[idx]))
+    if "household_type" in batch:
+        kinds = _spellings(config, mapping, "household_type")
+        idx, (values, why) = _distinct(batch["household_type"], lambda u: nz.categories(u, kinds, tokens))
+        out["household"] = values.map({k: i for i, k in enumerate(kinds)}).fillna(-1).to_numpy(dtype=np.int32)[idx]
+        problems.append((why.notna().to_numpy()[idx], "household_type", why.to_numpy(dtype=object)[idx]))
+    for name, key, lo, top, what in (("tenancy_start", "start", date(1950, 1, 1), hi, "tenancy start"),
+                                     ("tenancy_end", "end", date(1950, 1, 1), date(2100, 1, 1), "tenancy end")):
+        if name not in batch:
+            continue
+        idx, (values, why) = _distinct(batch[name], lambda u: nz.dates(u, mapping.date_formats, tokens))
+        outside = values.notna() & ~values.between(pd.Timestamp(lo), pd.Timestamp(top))
+        why = why.where(~outside, f"{what} outside {lo.isoformat()} to {top.isoformat()}")
+        days = values.where(~outside).to_numpy(dtype="datetime64[D]").astype(np.int64)
+        out[key] = days[idx]
+        problems.append((why.notna().to_numpy()[idx], name, why.to_numpy(dtype=object)[idx]))
+    return out, problems
+
+
 def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.Tokens, pseudo: Pseudonymiser,
-                 tenancy_ids: set[str], codes: dict[str, int]) -> tuple[dict, pd.DataFrame]:
+                 tenancy_ids: set[str] | None, codes: dict[str, int],
+                 landlord_: Landlord | None = None) -> tuple[dict, pd.DataFrame]:
     """One batch of the rent panel, parsed and checked with arrow and numpy: the same
-    rules as `parse` and `schema.plausibility`, without a row ever becoming a Python object."""
+    rules as `parse` and `schema.plausibility`, without a row ever becoming a Python object.
+    `tenancy_ids`: the tenancies export's, or None when tenancies are derived from the
+    panel (then every reference is a tenancy, and what the panel says of it is kept)."""
     landlord, mapping = src.landlord, src.mapping
     p = config.plausibility
     lo, hi = (pd.Timestamp(d) for d in config.period())
@@ -472,7 +524,8 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
     idx, (refs, ref_why) = _distinct(batch["tenancy_ref"], lambda u: nz.refs(u, tokens))
     tid_u = pseudo.many("tenancy", landlord + "|" + refs).to_numpy(dtype=object)
     ref_bad = np.where(refs.isna().to_numpy(), "required value missing", ref_why.to_numpy(dtype=object))
-    known_u = np.array([t in tenancy_ids for t in tid_u], dtype=bool)
+    known_u = (np.ones(len(tid_u), dtype=bool) if tenancy_ids is None
+               else np.array([t in tenancy_ids for t in tid_u], dtype=bool))
     code_u = np.array([codes.setdefault(t, len(codes)) if ok else -1 for t, ok in zip(tid_u, known_u)], dtype=np.int64)
     problems.append((pd.notna(ref_bad)[idx], "tenancy_ref", ref_bad[idx]))
     problems.append((pd.isna(ref_bad)[idx] & ~known_u[idx], "tenancy_ref",
@@ -491,10 +544,17 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
     arrears_why = np.where(pd.isna(arrears_why) & np.isnan(arrears), "required value missing", arrears_why)
     arrears_why = np.where(np.abs(np.nan_to_num(arrears)) > limit, f"balance beyond +/-{limit}", arrears_why)
     problems.append((pd.notna(arrears_why), "arrears", arrears_why))
-    rent, rent_why = _panel_numbers(batch["rent_due"], mapping.decimal, tokens)
-    bad_rent = ~np.isnan(rent) & ((rent < 0) | (rent > p["max_monthly_rent"]))
-    rent_why = np.where(bad_rent, f"rent outside 0 to {p['max_monthly_rent']}", rent_why)
-    problems.append((pd.notna(rent_why), "rent_due", rent_why))
+    if "rent_due" in batch:
+        rent, rent_why = _panel_numbers(batch["rent_due"], mapping.decimal, tokens)
+        bad_rent = ~np.isnan(rent) & ((rent < 0) | (rent > p["max_monthly_rent"]))
+        rent_why = np.where(bad_rent, f"rent outside 0 to {p['max_monthly_rent']}", rent_why)
+        problems.append((pd.notna(rent_why), "rent_due", rent_why))
+    else:   # an optional field the mapping does not give
+        rent = np.full(len(rows), np.nan)
+    about = {}
+    if tenancy_ids is None:
+        about, more = _panel_tenancy(batch, src, landlord_, config, tokens)
+        problems.extend(more)
 
     rejected = np.zeros(len(rows), dtype=bool)
     found = []
@@ -511,7 +571,7 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
     keep = ~rejected
     month_days = months.to_numpy(dtype="datetime64[D]").astype(np.int64)
     kept = {"code": code_u[idx][keep], "month": month_days[midx][keep].astype(np.int32), "rent": rent[keep],
-            "arrears": arrears[keep], "row": rows[keep]}
+            "arrears": arrears[keep], "row": rows[keep], **{k: v[keep] for k, v in about.items()}}
     rejects = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=REJECT_COLUMNS)
     return kept, rejects
 
@@ -519,11 +579,15 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
 def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo: Pseudonymiser,
                   tenancy_ids: set[str], out: Path) -> None:
     """Parse the panel batch by batch, keeping only compact numeric arrays, then drop
-    repeated (tenancy, month) rows and write the landlord's part of the panel."""
+    repeated (tenancy, month) rows and write the landlord's part of the panel. Without a
+    tenancies export, the panel's references are the tenancies (see _panel_tenancies)."""
     landlord = data.landlord
+    derive = "tenancies" not in landlord.files
     codes: dict[str, int] = {}
     required = schema.required_fields("rent_accounts")
     parts: dict[str, list[np.ndarray]] = {"code": [], "month": [], "rent": [], "arrears": [], "row": []}
+    if derive:
+        parts |= {"hood": [], "start": [], "end": [], "household": []}
     files: list[FileAccount] = []
     for file_no, src in enumerate(data.panel):
         account = FileAccount(landlord.id, "rent_accounts", src.name, src.sha256())
@@ -537,7 +601,8 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
             for lines in (malformed, skipped):
                 if lines:
                     data.panel_rejects.append(_reject_frame(landlord.id, "rent_accounts", src.name, lines))
-            kept, rejects = _panel_batch(batch, src, config, tokens, pseudo, tenancy_ids, codes)
+            kept, rejects = _panel_batch(batch, src, config, tokens, pseudo, None if derive else tenancy_ids, codes,
+                                         landlord)
             if len(rejects):
                 data.panel_rejects.append(rejects[REJECT_COLUMNS])
                 account.rejected += rejects["row"].nunique()
@@ -547,9 +612,13 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
             for k, v in kept.items():
                 parts[k].append(v)
         account.ignored_columns = src.ignored
+        account.absent_optional_columns = [src.mapping.columns[c] for c in src.absent_optional]
         data.accounts[f"rent_accounts/{src.name}"] = account
         files.append(account)
     arrays = {k: (np.concatenate(v) if v else np.array([], dtype=np.int64)) for k, v in parts.items()}
+    names = np.array(list(codes), dtype=object)
+    if derive and data.panel:
+        arrays = _panel_tenancies(data, arrays, names, files, config)
     order = np.lexsort((arrays["row"], arrays["month"], arrays["code"]))
     code, month = arrays["code"][order], arrays["month"][order]
     repeat = np.zeros(len(order), dtype=bool)
@@ -559,7 +628,6 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
         files[int(file_no)].merged += int(n)
         files[int(file_no)].kept -= int(n)
     keep = order[~repeat]
-    names = np.array(list(codes), dtype=object)
     table = pa.table({
         "landlord": pa.array([landlord.id] * len(keep), pa.string()),
         "tenancy_id": pa.array(names[arrays["code"][keep]] if len(keep) else [], pa.string()),
@@ -568,6 +636,84 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
         "arrears": pa.array(arrays["arrears"][keep], pa.float64()),
     }, schema=PANEL_SCHEMA)
     pq.write_table(table, out, row_group_size=1 << 20)
+
+
+def _panel_tenancies(data: LandlordData, arrays: dict[str, np.ndarray], names: np.ndarray,
+                     files: list[FileAccount], config: Config) -> dict[str, np.ndarray]:
+    """Tenancies derived from the rent panel (no tenancies export): one per reference,
+    with the neighbourhood, start and end its rows give. A reference whose rows give two
+    neighbourhoods, two starts or two ends, or an end before its start, could be read two
+    ways: its rows are rejected with the reason. A household type that changes between
+    months is left unknown. Returns the panel's rows without the rejected ones."""
+    landlord = data.landlord
+    mapping = data.panel[0].mapping
+    code, rows = arrays["code"], arrays["row"]
+    bad: list[tuple[np.ndarray, str, str]] = []     # (tenancy codes, field, reason)
+    for key, field_name, what in (("hood", "neighbourhood", "two neighbourhoods"), ("start", "tenancy_start",
+                                  "two tenancy starts"), ("end", "tenancy_end", "two tenancy ends")):
+        said = arrays[key] != (-1 if key == "hood" else NO_DAY)
+        bad.append((_disagreeing(code[said], arrays[key][said]), field_name,
+                    f"tenancy reference seen with {what} in the rent panel"))
+    # per tenancy code; the rows rejected below are whole tenancies
+    first = {key: _first_said(code, arrays[key], missing, len(names))
+             for key, missing in (("hood", -1), ("start", NO_DAY), ("end", NO_DAY), ("household", -1))}
+    start, end, household = first["start"], first["end"], first["household"]
+    said = arrays["household"] >= 0
+    household[_disagreeing(code[said], arrays["household"][said])] = -1   # it changed: unknown
+    backwards = np.flatnonzero((start != NO_DAY) & (end != NO_DAY) & (end < start))
+    bad.append((backwards, "tenancy_end", "tenancy ends before it starts"))
+    rejected = np.zeros(len(code), dtype=bool)
+    for codes_, field_name, reason in bad:
+        where = np.flatnonzero(np.isin(code, codes_))
+        if not len(where):
+            continue
+        rejected[where] = True
+        data.panel_rejects.append(pd.DataFrame({
+            "landlord": landlord.id, "table": "rent_accounts",
+            "file": [files[int(f)].file for f in rows[where] >> 40], "row": rows[where] & ((1 << 40) - 1),
+            "column": mapping.columns.get(field_name), "field": field_name, "value": None, "reason": reason}))
+    for file_no, n in zip(*np.unique(rows[rejected] >> 40, return_counts=True)):
+        files[int(file_no)].kept -= int(n)
+        files[int(file_no)].rejected += int(n)
+    arrays = {k: v[~rejected] for k, v in arrays.items()}
+    live = np.unique(arrays["code"])
+    hood_ids = np.array([h.id for h in landlord.neighbourhoods] + [None], dtype=object)
+    kinds = np.array([*config.vocabularies["categories"]["household_type"], None], dtype=object)
+    as_date = lambda d: pd.to_datetime(d.astype("datetime64[D]"))  # noqa: E731  (NO_DAY is NaT)
+    ends_said = all("tenancy_end" in src.positions for src in data.panel)
+    data.derived_tenancies = pd.DataFrame({
+        "tenancy_id": pd.array(names[live] if len(live) else [], dtype="string"),
+        "neighbourhood_id": pd.array(hood_ids[first["hood"][live]], dtype="string"),
+        "tenancy_start": as_date(start[live]).astype("datetime64[ns]"),
+        "tenancy_end": as_date(end[live]).astype("datetime64[ns]"),
+        "household_type": pd.array(kinds[household[live]], dtype="string"),
+        "lead_birth_year": pd.array([pd.NA] * len(live), dtype="Int64"),
+        "end_known": pd.array([ends_said] * len(live), dtype="boolean")})
+    if not all("neighbourhood" in src.positions for src in data.panel):
+        data.warnings.append(
+            f"{landlord.id}: {', '.join(src.name for src in data.panel)}: rent panel without a tenancies export or a "
+            f"neighbourhood column: its tenancies have no neighbourhood, so their arrears cannot be compared with "
+            f"tenants of the same neighbourhoods (map 'neighbourhood' in files.rent_accounts.columns, or add the "
+            f"tenancies export); the rows are kept")
+    return arrays
+
+
+def _first_said(code: np.ndarray, values: np.ndarray, missing, n: int) -> np.ndarray:
+    """Per tenancy code (0..n-1), the value of its first row that says one (`missing` when none does)."""
+    out = np.full(n, missing, dtype=np.int64)
+    said = np.flatnonzero(values != missing)
+    codes, first = np.unique(code[said], return_index=True)
+    out[codes] = values[said][first]
+    return out
+
+
+def _disagreeing(code: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Tenancy codes whose rows say more than one value."""
+    if not len(code):
+        return np.array([], dtype=np.int64)
+    pairs = np.unique(np.stack([code.astype(np.int64), values.astype(np.int64)]), axis=1)
+    codes, n = np.unique(pairs[0], return_counts=True)
+    return codes[n > 1]
 
 
 def _reject_frame(landlord: str, table: str, file: str, items: list[dict]) -> pd.DataFrame:
@@ -630,6 +776,11 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
                                           "lead_birth_date", "household_type"])
     tenancies["lead_birth_year"] = tenancies.pop("lead_birth_date").dt.year.astype("Int64")
     tenancies = tenancies.rename(columns={"neighbourhood": "neighbourhood_id"})
+    tenancies["end_known"] = pd.array([True] * len(tenancies), dtype="boolean")   # an export: no end, not ended
+    derived = [d.derived_tenancies.assign(landlord=pd.array([d.landlord.id] * len(d.derived_tenancies), dtype="string"))
+               for d in data if d.derived_tenancies is not None]
+    if derived:
+        tenancies = pd.concat([tenancies, *derived], ignore_index=True)
 
     p = _kept(data, "participants", ["person_id", "neighbourhood", "sex", "birth_date", "ethnic_minority",
                                      "disability", "single_parent", "no_qualification", "employment_status",
@@ -827,6 +978,7 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
 
         accounts: list[FileAccount] = []
         rejects: list[pd.DataFrame] = []
+        warnings: list[str] = []
         for data in batches:
             for table, items in data.tables.items():
                 for src, rows in items:
@@ -841,6 +993,7 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
                             rejects.append(_reject_frame(data.landlord.id, table, src.name, lines))
             rejects.extend(data.panel_rejects)
             accounts.extend(data.accounts.values())
+            warnings.extend(data.warnings)
         tables = build_tables(batches, config)
         tables["rejects"] = _reject_table(rejects)
         for name, frame in tables.items():
@@ -852,9 +1005,11 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
         unbalanced = [a for a in accounts if not a.balanced()]
         if unbalanced:   # an accounting bug, never a user error: refuse to publish it
             raise AssertionError(f"rows lost in accounting: {unbalanced}")
+        for w in warnings:
+            say(f"warning: {w}")
         store.write_json(stage / "manifest.json",
-                         _manifest(config, accounts, errors, counts, by_reason, synthetic))
-    return Outcome(accounts, errors, by_reason, counts, processed / "manifest.json", created)
+                         _manifest(config, accounts, errors, counts, by_reason, synthetic, warnings))
+    return Outcome(accounts, errors, by_reason, counts, processed / "manifest.json", created, warnings)
 
 
 class _Shape(dict):
@@ -898,7 +1053,7 @@ def _reject_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _manifest(config: Config, accounts: list[FileAccount], errors: list[str], counts: dict,
-              by_reason: dict, synthetic: dict | None) -> dict:
+              by_reason: dict, synthetic: dict | None, warnings: list[str] = ()) -> dict:
     sources = sorted((a.landlord, a.table, a.file, a.sha256) for a in accounts)
     version = code_version()
     snapshot = hashlib.sha256(json.dumps([sources, config.digest(), version]).encode()).hexdigest()[:16]
@@ -918,5 +1073,6 @@ def _manifest(config: Config, accounts: list[FileAccount], errors: list[str], co
         "tables": counts,
         "rejects_by_reason": by_reason,
         "errors": errors,
+        "warnings": list(warnings),
         "totals": {k: sum(getattr(a, k) for a in accounts) for k in ("rows_in", "kept", "rejected", "merged")},
     }

@@ -287,9 +287,9 @@ PROCESSED: dict[str, dict[str, pa.Column]] = {
                     "trained_date": _c(DATE, nullable=False), "month": _c(DATE, nullable=False),
                     "active": _c(BOOL, nullable=False)},
     "tenancies": {"landlord": _c(STR, nullable=False), "tenancy_id": _c(STR, _TID, nullable=False, unique=True),
-                  "neighbourhood_id": _c(STR, nullable=False), "tenancy_start": _c(DATE, nullable=False),
+                  "neighbourhood_id": _c(STR), "tenancy_start": _c(DATE),
                   "tenancy_end": _c(DATE), "household_type": _c(STR), "lead_birth_year": _c(INT),
-                  "participant": _c(BOOL, nullable=False)},
+                  "end_known": _c(BOOL, nullable=False), "participant": _c(BOOL, nullable=False)},
     "neighbourhoods": {"neighbourhood_id": _c(STR, nullable=False, unique=True), "name": _c(STR),
                        "landlord": _c(STR, nullable=False), "country": _c(STR, nullable=False)},
     "rejects": {c: _c(INT if c == "row" else STR) for c in

@@ -386,3 +386,136 @@ def test_business_checks_map_a_dated_check_or_horizon_flags(tmp_path, columns, f
     with pytest.raises(ConfigError, match=rf"files.business_checks.columns must map both check_date and trading, "
                                           rf"or at least one of trading_6m, .*\(found {found}\)"):
         load(tmp_path / "config", only=[LID])
+
+
+# --- 9. optional fields and tables are optional ----------------------------------------------------
+
+PROCESSED_TABLES = ["participants", "sessions", "outcomes", "businesses", "business_checks", "questionnaires",
+                    "ambassadors", "tenancies", "neighbourhoods", "rejects"]
+
+
+def test_a_landlord_with_only_a_register_of_its_required_fields(tmp_path):
+    add_landlord(tmp_path, mapping({}), {})
+    r = run(tmp_path)
+    assert r.accounts() == {("participants", "people.csv"): (4, 4, 0, 0)}
+    t = {name: r.table(name) for name in [*PROCESSED_TABLES, "rent_accounts"]}
+    assert len(t["participants"]) == 4 and t["participants"]["sex"].isna().all()
+    assert all(len(t[name]) == 0 for name in ("sessions", "outcomes", "businesses", "business_checks",
+                                              "questionnaires", "ambassadors", "tenancies", "rent_accounts"))
+    for name in PROCESSED_TABLES:      # empty tables keep their columns and types
+        assert set(t[name].columns) == set(schema.PROCESSED[name]), name
+
+
+def test_every_optional_table_mapped_without_any_optional_field(tmp_path):
+    required = {table: sorted(n for n, f in schema.FIELDS[table].items() if f.required)
+                for table in schema.FIELDS if table != "participants"}
+    assert required["business_checks"] == ["participant_ref"]     # and check_date + trading, or a flag
+    headers = {"participant_ref": "Ref", "session_date": "Date", "duration": "Minutes", "outcome_type": "Type",
+               "outcome_date": "Date", "check_date": "Checked", "trading": "Trading", "wave": "Wave",
+               "trained_date": "Trained", "month": "Month", "active": "Active", "tenancy_ref": "Tenancy",
+               "neighbourhood": "Ward", "tenancy_start": "Start", "arrears": "Arrears"}
+    rows = {"sessions": ("participant_ref session_date duration", ["A1,05/03/2019,60"]),
+            "outcomes": ("participant_ref outcome_type outcome_date", ["A1,Job,01/10/2019"]),
+            "business_checks": ("participant_ref check_date trading", ["A1,01/10/2020,yes"]),
+            "questionnaires": ("participant_ref wave", ["A1,entry"]),
+            "ambassadors": ("participant_ref trained_date month active", ["A1,01/04/2019,2019-05,yes"]),
+            "tenancies": ("tenancy_ref neighbourhood tenancy_start", ["T1,North,01/01/2010", "T2,South,01/01/2012"]),
+            "rent_accounts": ("tenancy_ref month arrears", ["T1,2019-05,10.5", "T2,2019-05,0", "T1,2019-06,-3"])}
+    for t, (fields, _) in rows.items():
+        assert set(fields.split()) >= set(required[t]), t
+    columns = {t: {f: headers[f] for f in fields.split()} for t, (fields, _) in rows.items()}
+    rows = {t: lines for t, (_, lines) in rows.items()}
+    files = {f"{t}.csv": [",".join(columns[t].values()), *lines] for t, lines in rows.items()}
+    spec = mapping({t: {"path": f"{t}.csv", "columns": columns[t]} for t in rows})
+    add_landlord(tmp_path, spec, files)
+    r = run(tmp_path)
+    assert {t: a[:2] for (t, _), a in r.accounts().items()} == {
+        "participants": (4, 4), "sessions": (1, 1), "outcomes": (1, 1), "business_checks": (1, 1),
+        "questionnaires": (1, 1), "ambassadors": (1, 1), "tenancies": (2, 2), "rent_accounts": (3, 3)}
+    t = {name: r.table(name) for name in [*PROCESSED_TABLES, "rent_accounts"]}
+    for name in PROCESSED_TABLES:
+        assert set(t[name].columns) == set(schema.PROCESSED[name]), name
+    assert t["rent_accounts"]["rent_due"].isna().all() and len(t["rent_accounts"]) == 3
+    assert t["tenancies"]["household_type"].isna().all() and len(t["businesses"]) == 0
+
+
+# --- 7. tenancies from the rent panel ------------------------------------------------------------------
+
+PANEL = ["Tenancy,Month,Arrears,Estate,Start,End,Household",
+         "T1,2019-05,10,North,01/01/2010,,Single",
+         "T1,2019-06,20,north,01/01/2010,,Single",
+         "T2,2019-05,0,South,01/01/2015,31/12/2020,Couple",
+         "T2,2019-06,0,,01/01/2015,31/12/2020,Family",          # the household changed: unknown
+         "T3,2019-05,5,North,01/01/2012,,",
+         "T3,2019-06,5,South,01/01/2012,,",                     # two neighbourhoods: which?
+         "T4,2019-05,1,Nowhere,01/01/2012,,",
+         "T5,2019-05,2,North,01/01/2012,,",
+         "T5,2019-06,2,North,01/02/2012,,",                     # two starts
+         "T6,2019-05,3,South,,,",
+         "Total,,48,,,,"]
+
+
+def test_tenancies_are_derived_from_the_rent_panel_when_there_is_no_tenancies_export(tmp_path):
+    people = [PEOPLE[0] + ",Tenancy"] + [line + f",T{i}" for i, line in enumerate(PEOPLE[1:], 1)]
+    spec = mapping({"rent_accounts": {"path": "panel.csv", "skip_rows": ["total"],
+                                      "columns": {"tenancy_ref": "Tenancy", "month": "Month", "arrears": "Arrears",
+                                                  "neighbourhood": "Estate", "tenancy_start": "Start",
+                                                  "tenancy_end": "End", "household_type": "Household"}}})
+    spec["files"]["participants"]["columns"]["tenancy_ref"] = "Tenancy"
+    add_landlord(tmp_path, spec, {"people.csv": people, "panel.csv": PANEL})
+    r = run(tmp_path)
+    assert r.outcome.warnings == []
+    assert r.accounts()[("rent_accounts", "panel.csv")] == (11, 5, 6, 0)
+    t = r.table("tenancies").sort_values("tenancy_start", na_position="last")
+    assert listed(t["neighbourhood_id"]) == ["UK-SX-01", "UK-SX-02", "UK-SX-02"]
+    assert listed(t["tenancy_start"].dt.strftime("%Y-%m-%d")) == ["2010-01-01", "2015-01-01", None]
+    assert listed(t["tenancy_end"].dt.strftime("%Y-%m-%d")) == [None, "2020-12-31", None]
+    assert listed(t["household_type"]) == ["single", None, None]
+    assert t["end_known"].all() and t["lead_birth_year"].isna().all()
+    assert t["participant"].tolist() == [True, True, False]       # T1 and T2 are A1's and A2's
+    p = r.table("participants").sort_values("entry_date")
+    assert p["tenancy_id"].notna().tolist() == [True, True, False, False]   # T3 rejected; T4 not a tenancy
+    panel = r.table("rent_accounts")
+    assert len(panel) == 5 and set(panel["tenancy_id"]) == set(t["tenancy_id"])
+    assert r.rejects("rent_accounts") == {
+        (6, "Estate", "tenancy reference seen with two neighbourhoods in the rent panel"),
+        (7, "Estate", "tenancy reference seen with two neighbourhoods in the rent panel"),
+        (8, "Estate", "unknown neighbourhood of Shape Homes"),
+        (9, "Start", "tenancy reference seen with two tenancy starts in the rent panel"),
+        (10, "Start", "tenancy reference seen with two tenancy starts in the rent panel"),
+        (12, "Tenancy", "skipped by the mapping (skip_rows): a totals or notes row")}
+    assert in_french(set(r.table("rejects")["reason"])) == []
+
+
+def test_a_panel_without_tenancies_or_neighbourhoods_is_kept_with_a_warning_and_not_compared(tmp_path):
+    from increase_eval import summary, tenancies
+
+    people = [PEOPLE[0] + ",Tenancy"] + [line + f",T{i}" for i, line in enumerate(PEOPLE[1:], 1)]
+    outcomes = ["Ref,Type,Date"] + [f"A{i},Job,01/0{i + 1}/2020" for i in range(1, 5)]
+    panel = ["Tenancy,Month,Arrears"] + [f"T{i},2019-{m:02d},{i * m}" for i in range(1, 12) for m in range(1, 13)]
+    spec = mapping({"rent_accounts": {"path": "panel.csv", "columns": {"tenancy_ref": "Tenancy", "month": "Month",
+                                                                       "arrears": "Arrears"}},
+                    "outcomes": {"path": "outcomes.csv", "columns": {"participant_ref": "Ref", "outcome_type": "Type",
+                                                                     "outcome_date": "Date"}}})
+    spec["files"]["participants"]["columns"]["tenancy_ref"] = "Tenancy"
+    add_landlord(tmp_path, spec, {"people.csv": people, "panel.csv": panel, "outcomes.csv": outcomes})
+    r = run(tmp_path)
+    assert r.accounts()[("rent_accounts", "panel.csv")] == (132, 132, 0, 0)       # every row kept
+    [warning] = r.outcome.warnings
+    assert warning.startswith("shape_homes: panel.csv: rent panel without a tenancies export or a neighbourhood "
+                              "column: its tenancies have no neighbourhood, so their arrears cannot be compared")
+    assert f"warning: {warning}" in summary.prepare_summary(r.outcome, 1.0).splitlines()
+    t = r.table("tenancies")
+    assert len(t) == 11 and t["neighbourhood_id"].isna().all() and t["tenancy_start"].isna().all()
+    assert not t["end_known"].any()            # no end column: whether a tenancy ended is unknown
+    assert tenancies.unplaced(t) == 11
+    assert tenancies.estimates(t, r.table("rent_accounts"), r.table("participants")) is None
+    assert tenancies.sustainment(t, "2023-06-30").empty
+
+
+def test_a_table_whose_every_row_is_rejected_is_an_empty_typed_table(tmp_path):
+    spec = mapping({"sessions": {"path": "sessions.csv", "columns": {"participant_ref": "Ref", "session_date": "Date",
+                                                                     "duration": "Minutes"}}})
+    add_landlord(tmp_path, spec, {"sessions.csv": ["Ref,Date,Minutes", "Z9,05/03/2019,60"]})
+    r = run(tmp_path)                    # the processed schemas hold (checked in run)
+    assert r.accounts()[("sessions", "sessions.csv")] == (1, 0, 1, 0) and len(r.table("sessions")) == 0

@@ -843,7 +843,10 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     participant_tenancies = set(p["tenancy_id"].dropna())
     tenancies["participant"] = frames.isin(tenancies["tenancy_id"], participant_tenancies).astype("boolean")
     hoods = pd.DataFrame([{"neighbourhood_id": n.id, "name": n.name, "landlord": l.id, "country": l.country}
-                          for l in config.landlords.values() for n in l.neighbourhoods]).astype("string")
+                          for l in config.landlords.values() for n in l.neighbourhoods],
+                         columns=["neighbourhood_id", "name", "landlord", "country"]).astype("string")
+    hoods["shared"] = pd.array([n.shared for l in config.landlords.values() for n in l.neighbourhoods],
+                               dtype="boolean")
     return {"participants": p, "sessions": sessions, "outcomes": outcomes, "businesses": businesses,
             "business_checks": checks, "questionnaires": questionnaires, "ambassadors": ambassadors,
             "tenancies": tenancies, "neighbourhoods": hoods}

@@ -290,12 +290,18 @@ PROCESSED: dict[str, dict[str, pa.Column]] = {
                   "neighbourhood_id": _c(STR), "tenancy_start": _c(DATE),
                   "tenancy_end": _c(DATE), "household_type": _c(STR), "lead_birth_year": _c(INT),
                   "end_known": _c(BOOL, nullable=False), "participant": _c(BOOL, nullable=False)},
-    "neighbourhoods": {"neighbourhood_id": _c(STR, nullable=False, unique=True), "name": _c(STR),
-                       "landlord": _c(STR, nullable=False), "country": _c(STR, nullable=False)},
+    # one row per neighbourhood and landlord: a place in config/neighbourhoods.yml may be
+    # the same place under two landlords (shared)
+    "neighbourhoods": {"neighbourhood_id": _c(STR, nullable=False), "name": _c(STR),
+                       "landlord": _c(STR, nullable=False), "country": _c(STR, nullable=False),
+                       "shared": _c(BOOL, nullable=False)},
     "rejects": {c: _c(INT if c == "row" else STR) for c in
                 ["landlord", "table", "file", "row", "column", "field", "value_shape", "reason"]},
 }
 
 
+UNIQUE = {"neighbourhoods": ["neighbourhood_id", "landlord"]}   # rows a table holds once
+
+
 def processed(table: str) -> pa.DataFrameSchema:
-    return pa.DataFrameSchema(PROCESSED[table], strict=True, coerce=False, name=table)
+    return pa.DataFrameSchema(PROCESSED[table], strict=True, coerce=False, name=table, unique=UNIQUE.get(table))

@@ -4,6 +4,7 @@ writing a mapping only, and goes through `prepare.run` on a small landlord made 
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import time, timedelta
@@ -519,3 +520,77 @@ def test_a_table_whose_every_row_is_rejected_is_an_empty_typed_table(tmp_path):
     add_landlord(tmp_path, spec, {"sessions.csv": ["Ref,Date,Minutes", "Z9,05/03/2019,60"]})
     r = run(tmp_path)                    # the processed schemas hold (checked in run)
     assert r.accounts()[("sessions", "sessions.csv")] == (1, 0, 1, 0) and len(r.table("sessions")) == 0
+
+
+# --- 8. a neighbourhood shared by two landlords ----------------------------------------------------------
+
+REGISTRY = """# test registry
+neighbourhoods:
+  - {id: UK-SHARED-01, name: "Dover - Town", country: UK, aliases: [Dover Town], source: "ONS ward (test)"}
+"""
+
+
+def test_a_place_two_landlords_share_is_one_neighbourhood_of_the_registry(tmp_path):
+    from increase_eval import data, indicators, notebook
+
+    a = mapping({}, neighbourhoods=[{"id": "UK-SHARED-01", "aliases": ["Town Centre"]},
+                                    {"id": "UK-SX-02", "name": "Seaside - South", "aliases": ["South"]}])
+    b = mapping({}, lid="other_homes", neighbourhoods=[{"id": "UK-SHARED-01"},
+                                                       {"id": "UK-OT-01", "name": "Other - East", "aliases": ["East"]}])
+    add_landlord(tmp_path, a, {"people.csv": [PEOPLE[0], PEOPLE[1].replace("North", "Dover Town"),
+                                              PEOPLE[2], PEOPLE[3].replace("North", "Town Centre")]})
+    add_landlord(tmp_path, b, {"people.csv": [PEOPLE[0], "B1,Ida,Other,01/01/1981,Dover - Town,01/03/2019",
+                                              "B2,Jo,Other,01/01/1982,East,01/03/2019",
+                                              "B3,Kit,Other,01/01/1983,Town Centre,01/03/2019"]}, registry=REGISTRY)
+    r = run(tmp_path, only=[LID, "other_homes"])
+    cfg = load(tmp_path / "config")
+    assert cfg.neighbourhood_registry["UK-SHARED-01"].shared
+    h = r.table("neighbourhoods")
+    shared = h[h["neighbourhood_id"] == "UK-SHARED-01"]
+    assert sorted(shared["landlord"]) == ["other_homes", LID] and set(shared["name"]) == {"Dover - Town"}
+    assert shared["shared"].all() and not h.loc[h["neighbourhood_id"] != "UK-SHARED-01", "shared"].any()
+    p = r.table("participants")
+    assert sorted(zip(p["landlord"], p["neighbourhood_id"])) == [
+        ("other_homes", "UK-OT-01"), ("other_homes", "UK-SHARED-01"),
+        (LID, "UK-SHARED-01"), (LID, "UK-SHARED-01"), (LID, "UK-SX-02")]
+    # the registry's aliases serve both landlords; a landlord's own aliases only itself
+    assert r.rejects() == {(4, "Ward", "unknown neighbourhood of Other Homes")}
+    # analyses: one name per place in a group; a landlord loads only its own rows
+    ctx = notebook.setup("uk", "en", r.out, config_dir=tmp_path / "config")
+    assert ctx.neighbourhood_name("UK-SHARED-01") == "Dover - Town"
+    area = indicators.by_area(ctx.data.participants, k=1)
+    assert sorted(zip(area["landlord"], area["neighbourhood_id"], area["engaged"])) == [
+        ("other_homes", "UK-OT-01", 1), ("other_homes", "UK-SHARED-01", 1), (LID, "UK-SHARED-01", 2),
+        (LID, "UK-SX-02", 1)]
+    mine = data.load(r.out, "other_homes", cfg)
+    assert sorted(mine.neighbourhoods["neighbourhood_id"]) == ["UK-OT-01", "UK-SHARED-01"]
+
+
+def test_an_id_two_mappings_use_outside_the_registry_is_a_configuration_error(tmp_path):
+    hoods = [{"id": "UK-DUP-01", "name": "Dup - Town", "aliases": []}]
+    add_landlord(tmp_path, mapping({}, neighbourhoods=hoods), {})
+    add_landlord(tmp_path, mapping({}, lid="other_homes", neighbourhoods=hoods), {})
+    conf = tmp_path / "config"
+    with pytest.raises(ConfigError) as exc:
+        load(conf, only=[LID, "other_homes"])
+    message = str(exc.value)
+    assert f"is used by {conf / 'landlords' / 'other_homes.yml'} and {conf / 'landlords' / 'shape_homes.yml'}" in message
+    assert "move it to config/neighbourhoods.yml" in message
+
+
+@pytest.mark.parametrize("entry, words", [
+    ({"id": "UK-SHARED-01", "name": "Another name"}, "its name comes from there"),
+    ({"id": "UK-NONE-01"}, "needs a name (or an entry in config/neighbourhoods.yml)"),
+])
+def test_registry_entries_are_named_once(tmp_path, entry, words):
+    add_landlord(tmp_path, mapping({}, neighbourhoods=[entry]), {}, registry=REGISTRY)
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        load(tmp_path / "config", only=[LID])
+
+
+def test_a_registry_place_is_in_the_landlord_s_country(tmp_path):
+    spec = mapping({}, neighbourhoods=[{"id": "UK-SHARED-01"}])
+    spec["country"] = "FR"
+    add_landlord(tmp_path, spec, {}, registry=REGISTRY)
+    with pytest.raises(ConfigError, match="neighbourhood UK-SHARED-01 is in UK"):
+        load(tmp_path / "config", only=[LID])

@@ -280,6 +280,7 @@ def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.T
             skip, skipped = readers.skipped_rows(frame, src)
             if skipped:   # not records: rejected as such, never parsed
                 frame = frame.loc[~skip].reset_index(drop=True)
+                _withhold(skipped, table)
             parsed, problems = parse(frame, table, mapping, landlord, config, tokens, required, src.absent_optional)
             rows = Rows(parsed.reset_index(drop=True))
             rows.malformed, rows.skipped = malformed, skipped
@@ -289,6 +290,14 @@ def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.T
             data.tables.setdefault(table, []).append((src, rows))
             data.accounts[f"{table}/{src.name}"] = account
     return data
+
+
+def _withhold(items: list[dict], table: str) -> None:
+    """Rejects of cells of a direct identifier keep no value, as `_check` does."""
+    identifiers = schema.identifiers(table)
+    for item in items:
+        if item.get("field") in identifiers:
+            item["value"] = f"<{item['field']} withheld>"
 
 
 def _follow_up_rows(rows: Rows, mapping: FileMapping) -> None:
@@ -595,6 +604,7 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
             account.rows_in += len(batch[readers.ROW]) + len(malformed)
             skip, skipped = readers.skipped_rows(batch, src)
             if skipped:   # not records: rejected as such, never parsed
+                _withhold(skipped, "rent_accounts")
                 keep = pa.array(~skip)
                 batch = {k: (v.filter(keep) if isinstance(v, pa.Array) else v[~skip]) for k, v in batch.items()}
             account.rejected += len(malformed) + len(skipped)

@@ -195,6 +195,8 @@ def test_totals_and_notes_rows_are_rejected_as_such_and_never_parsed(tmp_path):
     assert r.rejects("sessions") == {(4, "Ref", skipped), (5, "Date", skipped),
                                      (6, "Ref", "no participant with this reference in the register")}
     assert in_french([skipped]) == []
+    shapes = r.table("rejects").set_index(["table", "row"])["value_shape"]
+    assert shapes[("participants", 7)] == "Aaaaa" and shapes[("sessions", 5)] == "Aaaaa aaaaa"
 
 
 def test_a_skip_rows_pattern_must_be_a_regular_expression(tmp_path):
@@ -485,7 +487,9 @@ def test_tenancies_are_derived_from_the_rent_panel_when_there_is_no_tenancies_ex
         (9, "Start", "tenancy reference seen with two tenancy starts in the rent panel"),
         (10, "Start", "tenancy reference seen with two tenancy starts in the rent panel"),
         (12, "Tenancy", "skipped by the mapping (skip_rows): a totals or notes row")}
-    assert in_french(set(r.table("rejects")["reason"])) == []
+    rejects = r.table("rejects")      # the matched cell is a tenancy reference's: not even its shape
+    assert rejects.loc[rejects["row"] == 12, "value_shape"].tolist() == ["<tenancy_ref withheld>"]
+    assert in_french(set(rejects["reason"])) == []
 
 
 def test_a_panel_without_tenancies_or_neighbourhoods_is_kept_with_a_warning_and_not_compared(tmp_path):

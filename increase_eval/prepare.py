@@ -519,11 +519,11 @@ def _panel_tenancy(batch: dict, src: readers.Source, landlord: Landlord, config:
 
 def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.Tokens, pseudo: Pseudonymiser,
                  tenancy_ids: set[str] | None, codes: dict[str, int],
-                 landlord_: Landlord | None = None) -> tuple[dict, pd.DataFrame]:
+                 owner: Landlord | None = None) -> tuple[dict, pd.DataFrame]:
     """One batch of the rent panel, parsed and checked with arrow and numpy: the same
     rules as `parse` and `schema.plausibility`, without a row ever becoming a Python object.
     `tenancy_ids`: the tenancies export's, or None when tenancies are derived from the
-    panel (then every reference is a tenancy, and what the panel says of it is kept)."""
+    panel (then every reference is a tenancy of `owner`, and what the panel says of it is kept)."""
     landlord, mapping = src.landlord, src.mapping
     p = config.plausibility
     lo, hi = (pd.Timestamp(d) for d in config.period())
@@ -562,7 +562,7 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
         rent = np.full(len(rows), np.nan)
     about = {}
     if tenancy_ids is None:
-        about, more = _panel_tenancy(batch, src, landlord_, config, tokens)
+        about, more = _panel_tenancy(batch, src, owner, config, tokens)
         problems.extend(more)
 
     rejected = np.zeros(len(rows), dtype=bool)
@@ -787,10 +787,11 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     tenancies["lead_birth_year"] = tenancies.pop("lead_birth_date").dt.year.astype("Int64")
     tenancies = tenancies.rename(columns={"neighbourhood": "neighbourhood_id"})
     tenancies["end_known"] = pd.array([True] * len(tenancies), dtype="boolean")   # an export: no end, not ended
-    derived = [d.derived_tenancies.assign(landlord=pd.array([d.landlord.id] * len(d.derived_tenancies), dtype="string"))
-               for d in data if d.derived_tenancies is not None]
-    if derived:
-        tenancies = pd.concat([tenancies, *derived], ignore_index=True)
+    from_panels = [d.derived_tenancies.assign(landlord=pd.array([d.landlord.id] * len(d.derived_tenancies),
+                                                                dtype="string"))
+                   for d in data if d.derived_tenancies is not None]
+    if from_panels:
+        tenancies = pd.concat([tenancies, *from_panels], ignore_index=True)
 
     p = _kept(data, "participants", ["person_id", "neighbourhood", "sex", "birth_date", "ethnic_minority",
                                      "disability", "single_parent", "no_qualification", "employment_status",
@@ -841,10 +842,10 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     p["is_ambassador"] = frames.isin(p["person_id"], ambassadors["person_id"]).astype("boolean")
     # furthest stage reached: what the dates and flags say, or the stage the landlord
     # recorded when it is further
-    derived = np.select(
+    said = np.select(
         [p["employment"] | p["further_training"], p["training_completed"].fillna(False).astype(bool),
          p["training_start_date"].notna(), p["assessment_date"].notna()], [4, 3, 2, 1], 0)
-    p["stage"] = pd.Series(np.array(schema.STAGES, dtype=object)[np.maximum(derived, rank.astype(int))],
+    p["stage"] = pd.Series(np.array(schema.STAGES, dtype=object)[np.maximum(said, rank.astype(int))],
                            index=p.index, dtype="string")
     p["recorded_stage"] = recorded
     p = p.sort_values(["landlord", "entry_date", "person_id"], kind="stable").reset_index(drop=True)

@@ -13,7 +13,7 @@ CHECK_WINDOW_DAYS = 15   # checks are made within about two weeks of each 6-mont
 
 
 def creation_rate(p: pd.DataFrame) -> pd.DataFrame:
-    starters = p[p["training_start_date"].notna()].assign(created=lambda d: d["business"].astype(bool))
+    starters = p[indicators.reached(p, "training_started")].assign(created=lambda d: d["business"].astype(bool))
     return indicators.rate_table(starters, "created")
 
 
@@ -54,7 +54,7 @@ def counts(b: pd.DataFrame, column: str, k: int) -> pd.DataFrame:
 
 
 def who_creates(p: pd.DataFrame) -> models.Logit:
-    d = p[p["training_start_date"].notna()].copy()
+    d = p[indicators.reached(p, "training_started")].copy()
     d["created"] = d["business"].astype(float)
     d["woman"] = (d["sex"] == "F").astype(float).where(d["sex"].notna())
     formula = "created ~ training_sessions_n + barriers_n + age_at_entry + woman"

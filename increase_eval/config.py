@@ -181,27 +181,38 @@ def load_landlord(path: Path, categories: dict[str, dict] | None = None,
                     currency=checked["currency"], neighbourhoods=tuple(hoods), files=files, source=path, cost=cost)
 
 
-def load_registry(root: Path) -> dict[str, Neighbourhood]:
-    """config/neighbourhoods.yml (optional): places served by several landlords, one id each."""
-    path = root / "neighbourhoods.yml"
+REGISTRY = "neighbourhoods.yml"
+
+
+def load_registry(root: Path) -> tuple[dict[str, Neighbourhood], dict[str, str]]:
+    """config/neighbourhoods.yml (optional): places several landlords serve, named once for
+    the programme. Returns the neighbourhoods by id and the country of each."""
+    path = root / REGISTRY
     if not path.is_file():
-        return {}
+        return {}, {}
     data = _read_yaml(path)
     out: dict[str, Neighbourhood] = {}
+    countries: dict[str, str] = {}
     problems = []
     for i, n in enumerate(data.get("neighbourhoods") or []):
-        if not isinstance(n, dict) or not n.get("id") or not n.get("name"):
-            problems.append(f"{path}: neighbourhoods.{i}: expected id: and name: (and aliases:)")
+        missing = [k for k in ("id", "name", "country") if not isinstance(n, dict) or not n.get(k)]
+        if missing:
+            problems.append(f"{path}: neighbourhoods.{i}: missing {', '.join(missing)} (each entry needs id, name, "
+                            "country and, optionally, aliases and source)")
             continue
         nid = str(n["id"]).strip()
         if nid in out:
             problems.append(f"{path}: neighbourhoods.{i}.id: '{nid}' is listed twice")
+        country = mapping.COUNTRY_WORDS.get(mapping._squash(n["country"]))
+        if country is None:
+            problems.append(f"{path}: neighbourhoods.{i}.country: '{n['country']}' is not UK or FR")
         aliases = n.get("aliases") or []
         out[nid] = Neighbourhood(nid, str(n["name"]), tuple(str(a) for a in (aliases if isinstance(aliases, list)
                                                                             else [aliases])), shared=True)
+        countries[nid] = country or ""
     if problems:
         raise ConfigError(*problems)
-    return out
+    return out, countries
 
 
 def load(config_dir: Path | str = "config", only: list[str] | None = None) -> Config:
@@ -216,7 +227,7 @@ def load(config_dir: Path | str = "config", only: list[str] | None = None) -> Co
         raise ConfigError(f"configuration folder {root} does not exist")
     programme = _read_yaml(root / "programme.yml")
     vocabularies = _read_yaml(root / "vocabularies.yml")
-    registry = load_registry(root)
+    registry, countries = load_registry(root)
     listed = list(programme.get("landlords") or [])
     # <id>.yml is a mapping; <id>.evidence.yml and the like, beside it, are not
     found = sorted(p.stem for p in (root / "landlords").glob("*.yml") if "." not in p.stem)
@@ -238,10 +249,13 @@ def load(config_dir: Path | str = "config", only: list[str] | None = None) -> Co
     owner: dict[str, str] = {}
     for l in landlords.values():
         for n in l.neighbourhoods:
+            if n.shared and countries.get(n.id) != l.country:
+                problems.append(f"{l.source}: neighbourhoods: '{n.id}' is in {countries.get(n.id)} according to "
+                                f"{root / REGISTRY}, and {l.name} is in {l.country}")
             if n.id in owner and not n.shared:
                 problems.append(f"{l.source}: neighbourhoods: '{n.id}' is also used by "
-                                f"{landlords[owner[n.id]].source}; a place served by several landlords goes once in "
-                                f"{root / 'neighbourhoods.yml'} and both mappings list its id")
+                                f"{landlords[owner[n.id]].source}; move it to {root / REGISTRY} (a place several "
+                                "landlords serve: id, name, country, aliases) and give only its id in both mappings")
             owner.setdefault(n.id, l.id)
     if problems:
         raise ConfigError(*problems)

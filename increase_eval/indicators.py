@@ -9,10 +9,10 @@ import pandas as pd
 from scipy import stats
 
 from .disclosure import Along, Chain, Subset, Within, collapse
+from .schema import STAGES
 
 ESF_INDICATORS = ["unemployed", "long_term_unemployed", "inactive", "under_25", "over_54", "disability",
                   "single_parent", "no_qualification", "women", "ethnic_minority"]
-STAGES = ["engaged", "assessed", "training_started", "training_completed", "outcome"]
 
 # How the counts of each table add up, for secondary suppression (see disclosure.py)
 RATE_RELATIONS = (Within("n", ("k",), rest=True),)
@@ -71,17 +71,28 @@ def employment_outcomes(p: pd.DataFrame, data_end) -> pd.DataFrame:
     return out
 
 
+def reached(p: pd.DataFrame, stage: str) -> np.ndarray:
+    """Who reached a stage of the pathway: the date or flag says so, or the stage the
+    landlord recorded (`recorded_stage`) is that one or a later one. A person recorded as
+    in training with no start date is counted as trained, and has no date for analyses
+    that need one."""
+    says = {
+        "engaged": lambda: np.ones(len(p), dtype=bool),
+        "assessed": lambda: (p["assessment_date"].notna() | p["training_start_date"].notna()).to_numpy(),
+        "training_started": lambda: p["training_start_date"].notna().to_numpy(),
+        "training_completed": lambda: p["training_completed"].fillna(False).astype(bool).to_numpy(),
+        "outcome": lambda: (p["employment"] | p["further_training"]).astype(bool).to_numpy(),
+    }[stage]()
+    if "recorded_stage" not in p:
+        return says
+    rank = p["recorded_stage"].map({s: i for i, s in enumerate(STAGES)}).astype("float64").to_numpy()
+    return says | (rank >= STAGES.index(stage))
+
+
 def funnel(p: pd.DataFrame) -> pd.DataFrame:
-    """People reaching each stage of the pathway (a stage counts everyone beyond it too)."""
-    reached = {
-        "engaged": np.ones(len(p), dtype=bool),
-        "assessed": p["assessment_date"].notna() | p["training_start_date"].notna(),
-        "training_started": p["training_start_date"].notna(),
-        "training_completed": p["training_completed"].fillna(False).astype(bool),
-        "outcome": (p["employment"] | p["further_training"]).astype(bool),
-    }
+    """People reaching each stage of the pathway (see `reached`)."""
     n = len(p)
-    rows = [{"stage": s, "people": int(np.asarray(reached[s]).sum())} for s in STAGES]
+    rows = [{"stage": s, "people": int(reached(p, s).sum())} for s in STAGES]
     table = pd.DataFrame(rows)
     table["engaged"] = n
     table["share_of_engaged"] = table["people"] / n if n else np.nan
@@ -111,7 +122,7 @@ def esf_profile(p: pd.DataFrame, under: int = 25, over: int = 54) -> pd.DataFram
 def targets(p: pd.DataFrame, config_targets: dict) -> pd.DataFrame:
     """Achievement against the programme targets (config/programme.yml, `targets.use`)."""
     which = config_targets[config_targets["use"]]
-    achieved = {"trained": int(p["training_start_date"].notna().sum()),
+    achieved = {"trained": int(reached(p, "training_started").sum()),
                 "into_employment": int(p["employment"].sum()),
                 "of_which_business_creation": int(p["business"].sum()),
                 "new_businesses": int(p["business"].sum())}
@@ -148,7 +159,7 @@ def reject_reasons(rejects: pd.DataFrame) -> pd.DataFrame:
 def by_area(p: pd.DataFrame, k: int) -> pd.DataFrame:
     """Engaged, trained and completed people by landlord and neighbourhood; neighbourhoods
     with fewer than k people engaged are counted together as "other" within their landlord."""
-    g = p.assign(trained=p["training_start_date"].notna(), completed=p["training_completed"].fillna(False).astype(bool))
+    g = p.assign(trained=reached(p, "training_started"), completed=reached(p, "training_completed"))
     t = (g.groupby(["landlord", "neighbourhood_id"])
          .agg(engaged=("person_id", "size"), trained=("trained", "sum"), completed=("completed", "sum"))
          .astype(int).reset_index())

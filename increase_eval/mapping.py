@@ -515,6 +515,22 @@ def _landlord_rules(landlord: Landlord, path: Path, registry: dict, categories: 
         if n.name is None and n.id not in registry:
             out.append((("neighbourhoods", i, "name"), f"missing: '{n.id}' is not in config/neighbourhoods.yml, "
                                                        "so it needs a name"))
+        if n.name is not None and n.id in registry and n.name != registry[n.id].name:
+            out.append((("neighbourhoods", i, "name"), f"'{n.id}' is '{registry[n.id].name}' in "
+                                                       "config/neighbourhoods.yml: its name comes from there (give "
+                                                       "only its id and this landlord's aliases)"))
+    # one spelling naming two places would be a guess
+    from .normalise import fold
+
+    spelled: dict[str, str] = {}
+    for i, n in enumerate(landlord.neighbourhoods):
+        shared = registry.get(n.id)
+        names = [n.id, n.name or (shared.name if shared else ""), *n.aliases, *(shared.aliases if shared else ())]
+        for name in (x for x in names if x):
+            other = spelled.setdefault(fold(name), n.id)
+            if other != n.id:
+                out.append((("neighbourhoods", i), f"'{name}' names two neighbourhoods ({other} and {n.id}); "
+                                                   "each name and alias must name one"))
     for name, cats in landlord.vocab.items():
         out += [(("vocab", *loc), msg) for loc, msg in _vocab_rules(name, cats, categories)]
     return out
@@ -533,6 +549,11 @@ def _vocab_rules(name: str, cats: dict[str, list[str]], categories: dict) -> lis
         if set(cats) != {"true", "false"}:
             return [((name,), f"give both true: and false: spellings for '{name}', so that a value in neither "
                               "list is rejected, not guessed")]
+        from .normalise import fold
+
+        both = sorted({fold(w) for w in cats["true"]} & {fold(w) for w in cats["false"]})
+        if both:
+            return [((name,), f"{', '.join(both)} listed as both true and false")]
         return []
     if name not in categories:
         known = sorted(categories) + sorted(_bool_fields())
@@ -553,13 +574,13 @@ def _file_rules(table: str, f: BaseModel, data: dict, categories: dict) -> list[
     required = {n for n, fld in FIELDS[table].items() if fld.required}
     for name in sorted(required - set(columns)):
         out.append((("columns", name), f"missing: {table} needs the header of its {name} column"))
-    if table == "business_checks" and "check_date" in FIELDS[table] and not FIELDS[table]["check_date"].required:
-        horizons = [n for n in columns if re.fullmatch(r"trading_\d+m", n)]
-        dated = {"check_date", "trading"} <= set(columns)
-        if not dated and not horizons:
-            out.append((("columns",), "map check_date and trading (dated checks), or at least one of "
-                                      f"{', '.join(n for n in FIELDS[table] if re.fullmatch(r'trading_[0-9]+m', n))} "
-                                      "(still trading at that age: yes/no)"))
+    if table == "business_checks":
+        horizons = [n for n in FIELDS[table] if re.fullmatch(r"trading_\d+m", n)]
+        dated = {"check_date", "trading"} & set(columns)
+        if not (dated == {"check_date", "trading"} or (not dated and set(horizons) & set(columns))):
+            out.append((("columns",), "map both check_date and trading (dated checks), or at least one of "
+                                      f"{', '.join(horizons)} (still trading at that age: yes/no); found "
+                                      f"{', '.join(sorted(dated)) or 'neither'}"))
     path = f.path
     if Path(path).is_absolute() or ".." in Path(path).parts:
         out.append((("path",), f"'{path}' points outside the landlord's folder; give a name inside it"))

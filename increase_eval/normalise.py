@@ -9,6 +9,7 @@ number of spellings, not the number of rows.
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -292,3 +293,102 @@ def ref_rule(text: str) -> Parsed:
 def refs(values: pd.Series, tokens: Tokens):
     parsed, why = by_distinct(values, ref_rule, tokens)
     return parsed.astype("string"), why
+
+
+# --- durations ------------------------------------------------------------------------------
+
+_HOUR_WORDS = r"h|hr|hrs|hour|hours|heure|heures"
+_MINUTE_WORDS = r"m|mn|min|mins|minute|minutes"
+
+
+def _duration_patterns(decimal: str) -> tuple[re.Pattern, ...]:
+    number = r"\d+(?:" + re.escape(decimal) + r"\d+)?"
+    return (
+        re.compile(rf"(?P<number>-?{number})"),                                            # 90, 1,5
+        re.compile(rf"(?P<hours>{number})\s*(?:{_HOUR_WORDS})\.?"),                        # 2 h, 1,5 heures
+        re.compile(rf"(?P<minutes>{number})\s*(?:{_MINUTE_WORDS})\.?"),                    # 90 min, 90mn
+        re.compile(rf"(?P<h>\d+)\s*(?:{_HOUR_WORDS})\s*(?P<m>\d+)\s*(?:{_MINUTE_WORDS})?\.?"),  # 1h30, 1 h 30 min
+        re.compile(r"(?P<ch>\d+):(?P<cm>\d\d)(?::(?P<cs>\d\d))?"),                        # 1:30, 01:30:00
+    )
+
+
+def duration_forms(unit: str) -> str:
+    """The accepted forms, as a reject reason lists them."""
+    return f"a number of {unit}, 1h30, 1 h 30, 90 min, 2 heures, 1:30 or 01:30:00"
+
+
+def duration_rule(unit: str = "minutes", decimal: str = ".") -> Callable[[str], Parsed]:
+    """A session length, in minutes. Plain numbers are in the mapping's unit (minutes or
+    hours, with its decimal mark); a value that says its unit is read in it: `1h30`,
+    `1 h 30`, `1h30min`, `90 min`, `90mn`, `2 heures`, `1,5 h`, and `h:mm[:ss]` as Excel
+    shows a duration (`1:30`, `01:30:00`). Minutes past 59 after hours (`1h75`: 1 h 75
+    min or 1.75 h?) and anything else are refused, never guessed."""
+    patterns = _duration_patterns(decimal)
+    forms = duration_forms(unit)
+    per_unit = 60.0 if unit == "hours" else 1.0
+
+    def number(text: str) -> float:
+        return float(text.replace(decimal, "."))
+
+    def rule(text: str) -> Parsed:
+        t = _SPACES.sub(" ", text.casefold()).strip()
+        plain, hours, minutes, hm, clock = (p.fullmatch(t) for p in patterns)
+        if plain:
+            return number(plain["number"]) * per_unit, None
+        if hours:
+            return number(hours["hours"]) * 60, None
+        if minutes:
+            return number(minutes["minutes"]), None
+        parts = hm or clock
+        if parts:
+            h, m = (parts["h"], parts["m"]) if hm else (parts["ch"], parts["cm"])
+            s = 0 if hm or parts["cs"] is None else int(parts["cs"])
+            if int(m) > 59 or s > 59:
+                return None, f"ambiguous duration (expected {forms}, with minutes and seconds below 60)"
+            return int(h) * 60 + int(m) + s / 60, None
+        return None, f"not a duration (expected {forms})"
+
+    return rule
+
+
+def durations(values: pd.Series, tokens: Tokens, unit: str = "minutes", decimal: str = "."):
+    """Session lengths in minutes (see duration_rule), rule applied to distinct values."""
+    parsed, why = by_distinct(values, duration_rule(unit, decimal), tokens)
+    return parsed.astype("Float64"), why
+
+
+# --- yes/no fields read from a category column ---------------------------------------------------
+
+def flag_rule(words: Mapping[str, Iterable[str]], field: str) -> Callable[[str], Parsed]:
+    """A yes/no field derived from a category column (`vocab: {single_parent: {"true":
+    [Lone parent], "false": [Couple, Single]}}`): the words listed, and only them."""
+    lookup: dict[str, bool] = {}
+    for key in ("true", "false"):
+        for w in words.get(key, ()):
+            lookup.setdefault(fold(w), key == "true")
+    allowed = ", ".join(str(w) for key in ("true", "false") for w in words.get(key, ()))
+
+    def rule(text: str) -> Parsed:
+        key = fold(text)
+        if key in lookup:
+            return lookup[key], None
+        return None, f"not a known value for {field} (expected one of: {allowed})"
+
+    return rule
+
+
+def flags(values: pd.Series, words: Mapping[str, Iterable[str]], field: str, tokens: Tokens):
+    """`flag_rule` on distinct values. A word the mapping lists is a value even when it is
+    also a missing-value token ("None" as a qualification level means no qualification)."""
+    listed = {fold(w) for key in ("true", "false") for w in words.get(key, ())}
+    if listed & tokens.missing:
+        tokens = copy.copy(tokens)
+        tokens.missing = tokens.missing - listed
+    parsed, why = by_distinct(values, flag_rule(words, field), tokens)
+    return parsed.astype("boolean"), why
+
+
+def blank(values: pd.Series) -> pd.Series:
+    """Truly blank cells (empty or spaces only), as `blank_is_false` reads them: a
+    missing-value token such as N/A is not blank."""
+    return values.astype("string").fillna("").str.strip().eq("").astype(bool)

@@ -50,7 +50,8 @@ class Context:
     def neighbourhood_name(self, neighbourhood_id: str) -> str:
         if neighbourhood_id == "other":
             return self.t("common.other_areas")
-        names = self.data.neighbourhoods.set_index("neighbourhood_id")["name"]
+        # a shared place (config/neighbourhoods.yml) has one row per landlord, one name
+        names = self.data.neighbourhoods.drop_duplicates("neighbourhood_id").set_index("neighbourhood_id")["name"]
         return names.get(neighbourhood_id, neighbourhood_id)
 
     def arrears(self) -> dict:

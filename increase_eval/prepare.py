@@ -16,9 +16,9 @@ import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Collection
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,7 @@ TABLE_ORDER = ["participants", "tenancies", "sessions", "outcomes", "business_ch
 CHILD_KEYS = {  # rows agreeing on these are one record exported twice
     "sessions": ["person_id", "session_date", "session_type", "duration_minutes"],
     "outcomes": ["person_id", "outcome_type", "outcome_date"],
-    "business_checks": ["person_id", "check_date"],
+    "business_checks": ["person_id", "check_date", *schema.HORIZONS],
     "questionnaires": ["person_id", "wave"],
     "ambassadors": ["person_id", "month"],
 }
@@ -75,6 +75,7 @@ class Outcome:
     tables: dict[str, int]
     manifest_path: Path | None
     secret_created: bool
+    warnings: list[str] = field(default_factory=list)   # done, but something the reader must know
 
 
 class Rows:
@@ -85,6 +86,7 @@ class Rows:
         self.status = pd.Series("kept", index=frame.index, dtype=object)
         self.rejects: list[pd.DataFrame] = []
         self.malformed: list[dict] = []         # lines the CSV parser could not split
+        self.skipped: list[dict] = []           # totals and notes rows (the mapping's skip_rows)
 
     def reject(self, index, column: str | None, reason: str | pd.Series, field_: str | None = None,
                value: pd.Series | None = None) -> None:
@@ -130,9 +132,46 @@ def _booleans(config: Config, mapping: FileMapping) -> dict[str, tuple[str, ...]
     return {k: tuple(map(str, base.get(k, ()))) + tuple(mapping.booleans.get(k, ())) for k in ("true", "false")}
 
 
+def required_fields(table: str, mapping: FileMapping) -> set[str]:
+    """Fields every row of this file must have: the schema's, and for business checks
+    the pair of a dated check when the mapping gives checks that way."""
+    required = schema.required_fields(table)
+    if table == "business_checks" and not set(schema.HORIZONS) & set(mapping.columns):
+        required = required | {"check_date", "trading"}
+    return required
+
+
+def required_columns(table: str, mapping: FileMapping) -> set[str]:
+    """Fields whose column the file must have: the required ones, and every follow-up
+    column a business-checks mapping names (a missing one would empty every row)."""
+    required = required_fields(table, mapping)
+    if table == "business_checks":
+        required = required | ({"check_date", "trading", *schema.HORIZONS} & set(mapping.columns))
+    return required
+
+
+def _flags(raw: pd.Series, name: str, mapping: FileMapping, config: Config, tokens: nz.Tokens,
+           present: bool) -> tuple[pd.Series, pd.Series]:
+    """A yes/no field: the yes/no words, or the words of a category column the mapping
+    lists for it (`vocab: {field: {"true": [...], "false": [...]}}`); a blank cell is
+    "no" when the mapping says so (`blank_is_false`) and the file has the column."""
+    words = mapping.vocab.get(name)
+    if words is not None:
+        values, why = nz.flags(raw, words, name, tokens)
+    else:
+        values, why = nz.booleans(raw, _booleans(config, mapping), tokens)
+    if present and name in mapping.blank_is_false:
+        values = values.mask(nz.blank(raw), False)
+    return values, why
+
+
 def parse(frame: pd.DataFrame, table: str, mapping: FileMapping, landlord: Landlord, config: Config,
-          tokens: nz.Tokens) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Raw text -> typed canonical columns, and the problems found (index, field, value, reason)."""
+          tokens: nz.Tokens, required: set[str] | None = None,
+          absent: Collection[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Raw text -> typed canonical columns, and the problems found (index, field, value, reason).
+    `required`: fields every row must have (default: the schema's, see required_fields);
+    `absent`: mapped fields whose column the file does not have."""
+    required = required_fields(table, mapping) if required is None else required
     out: dict[str, pd.Series] = {}
     problems = []
     max_text = config.plausibility["max_text_length"]
@@ -149,7 +188,7 @@ def parse(frame: pd.DataFrame, table: str, mapping: FileMapping, landlord: Landl
         elif f.kind == "month":
             values, why = nz.dates(raw, mapping.month_formats, tokens, month=True)
         elif f.kind == "bool":
-            values, why = nz.booleans(raw, _booleans(config, mapping), tokens)
+            values, why = _flags(raw, name, mapping, config, tokens, present=name in frame and name not in absent)
         elif f.kind == "category":
             values, why = nz.categories(raw, _spellings(config, mapping, f.vocab), tokens)
         elif f.kind == "neighbourhood":
@@ -159,13 +198,13 @@ def parse(frame: pd.DataFrame, table: str, mapping: FileMapping, landlord: Landl
                           na_action="ignore")
         elif f.kind in ("int", "number"):
             values, why = nz.numbers(raw, tokens, mapping.decimal, integer=f.kind == "int")
-            if name == "duration" and mapping.units.get("duration", "minutes") == "hours":
-                values = values * 60
+        elif f.kind == "duration":
+            values, why = nz.durations(raw, tokens, mapping.units.get("duration", "minutes"), mapping.decimal)
         else:  # pragma: no cover - FIELDS is code
             raise AssertionError(f.kind)
-        if f.required:
-            absent = values.isna() & why.isna()
-            why = why.where(~absent, "required value missing")
+        if name in required:
+            lacking = values.isna() & why.isna()
+            why = why.where(~lacking, "required value missing")
         bad = why.notna()
         if bad.any():
             problems.append(pd.DataFrame({"index": frame.index[bad], "field": name,
@@ -208,6 +247,8 @@ class LandlordData:
     accounts: dict[str, FileAccount] = field(default_factory=dict)
     panel: list[readers.Source] = field(default_factory=list)
     panel_rejects: list[pd.DataFrame] = field(default_factory=list)
+    derived_tenancies: pd.DataFrame | None = None   # from the rent panel, when there is no tenancies export
+    warnings: list[str] = field(default_factory=list)
 
 
 def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.Tokens) -> LandlordData:
@@ -221,25 +262,84 @@ def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.T
         mapping = landlord.files.get(table)
         if mapping is None:
             continue
-        required = schema.required_fields(table)
+        required = required_fields(table, mapping)
         unmapped = required - set(mapping.columns)
         if unmapped:
             raise ConfigError(f"{landlord.source}: files.{table}.columns must map {sorted(unmapped)}")
-        for src in readers.open_sources(landlord.id, folder, mapping, schema.loaded_fields(table)):
+        load = schema.loaded_fields(table)
+        if table == "rent_accounts" and "tenancies" in landlord.files:
+            load -= PANEL_TENANCY_FIELDS   # the tenancies export says these
+        for src in readers.open_sources(landlord.id, folder, mapping, load):
             if table == "rent_accounts":
                 data.panel.append(src)
                 continue
-            frame, malformed = readers.read(src, required)
+            frame, malformed = readers.read(src, required_columns(table, mapping))
             account = FileAccount(landlord.id, table, src.name, src.sha256(), rows_in=len(frame) + len(malformed),
                                   ignored_columns=src.ignored,
                                   absent_optional_columns=[mapping.columns[c] for c in src.absent_optional])
-            parsed, problems = parse(frame, table, mapping, landlord, config, tokens)
+            skip, skipped = readers.skipped_rows(frame, src)
+            if skipped:   # not records: rejected as such, never parsed
+                frame = frame.loc[~skip].reset_index(drop=True)
+                _withhold(skipped, table)
+            parsed, problems = parse(frame, table, mapping, landlord, config, tokens, required, src.absent_optional)
             rows = Rows(parsed.reset_index(drop=True))
-            rows.malformed = malformed
+            rows.malformed, rows.skipped = malformed, skipped
             _check(rows, frame.reset_index(drop=True), src, table, config, problems)
+            if table == "business_checks":
+                _follow_up_rows(rows, mapping)
             data.tables.setdefault(table, []).append((src, rows))
             data.accounts[f"{table}/{src.name}"] = account
     return data
+
+
+def _withhold(items: list[dict], table: str) -> None:
+    """Rejects of cells of a direct identifier keep no value, as `_check` does."""
+    identifiers = schema.identifiers(table)
+    for item in items:
+        if item.get("field") in identifiers:
+            item["value"] = f"<{item['field']} withheld>"
+
+
+def _follow_up_rows(rows: Rows, mapping: FileMapping) -> None:
+    """Business checks given as still-trading flags at fixed horizons (trading_6m ...): a
+    row needs a dated check (check_date with trading) or at least one flag. (A mapping of
+    dated checks only has both as required fields: `parse` says so.)"""
+    horizons = [h for h in schema.HORIZONS if h in mapping.columns]
+    if not horizons:
+        return
+    f = rows.frame
+    dated = [c for c in ("check_date", "trading") if c in mapping.columns]
+    for have, lack in (dated, dated[::-1]) if len(dated) == 2 else ():
+        partial = rows.kept & f[have].notna() & f[lack].isna()
+        rows.reject(f.index[partial], mapping.columns[lack], "required value missing", lack)
+    empty = rows.kept & f[[*dated, *horizons]].isna().all(axis=1)
+    rows.reject(f.index[empty], mapping.columns[horizons[0]], "no follow-up value (expected one of: "
+                + ", ".join(mapping.columns[c] for c in (*dated, *horizons)) + ")", horizons[0])
+
+
+def business_creations(outcomes: pd.DataFrame) -> pd.Series:
+    """person_id -> the date of the person's first business outcome (a business is created once)."""
+    b = outcomes[outcomes["outcome_type"].eq("business")].sort_values("outcome_date", kind="stable")
+    return b.drop_duplicates("person_id").set_index("person_id")["outcome_date"]
+
+
+def _horizons_need_a_creation(batches: list[LandlordData]) -> None:
+    """A still-trading flag is dated from the business's creation: without a business
+    outcome for that person (at any landlord), the row cannot be dated and is rejected."""
+    outcomes = [rows.frame.loc[rows.kept, ["person_id", "outcome_type", "outcome_date"]]
+                for d in batches for _, rows in d.tables.get("outcomes", [])]
+    created = business_creations(pd.concat(outcomes)) if outcomes else pd.Series(dtype="datetime64[ns]")
+    for data in batches:
+        for src, rows in data.tables.get("business_checks", []):
+            horizons = [h for h in schema.HORIZONS if h in src.mapping.columns]
+            if not horizons:
+                continue
+            f = rows.frame
+            flagged = f[horizons].notna().any(axis=1)
+            orphan = rows.kept & flagged & ~frames.isin(f["person_id"].astype("string"), created.index)
+            rows.reject(f.index[orphan], src.mapping.columns[horizons[0]],
+                        "still-trading flag without a business creation for this participant (expected a "
+                        "business outcome to date it from)", horizons[0])
 
 
 # --- linking -----------------------------------------------------------------------------
@@ -319,6 +419,8 @@ def _link_children(data: LandlordData, config: Config) -> None:
             rows.reject(f.index[rows.kept & known & ~usable], header,
                         "the participant's register row was rejected", "participant_ref", ref.astype("string"))
             f["person_id"] = refs["person_id"].reindex(ref).to_numpy()
+            if f["person_id"].dtype == object:   # no reference found: typed as text all the same
+                f["person_id"] = f["person_id"].astype("string")
             entry = pd.to_datetime(refs["entry_date"].reindex(ref).to_numpy())
             date_col = {"sessions": "session_date", "outcomes": "outcome_date", "business_checks": "check_date",
                         "questionnaires": "response_date", "ambassadors": "trained_date"}[table]
@@ -343,6 +445,10 @@ def _link_tenancies(data: LandlordData, pseudo: Pseudonymiser) -> set[str]:
 
 
 # --- rent-account panel, streamed --------------------------------------------------------
+
+# What the rent panel may say of its tenancies when the landlord has no tenancies export
+PANEL_TENANCY_FIELDS = {"neighbourhood", "tenancy_start", "tenancy_end", "household_type"}
+NO_DAY = np.iinfo(np.int64).min     # a missing date among day numbers
 
 PANEL_SCHEMA = pa.schema([("landlord", pa.string()), ("tenancy_id", pa.string()), ("month", pa.date32()),
                           ("rent_due", pa.float64()), ("arrears", pa.float64())])
@@ -374,10 +480,50 @@ def _panel_numbers(array: pa.Array, decimal: str, tokens: nz.Tokens) -> tuple[np
     return values, why
 
 
+def _panel_tenancy(batch: dict, src: readers.Source, landlord: Landlord, config: Config,
+                   tokens: nz.Tokens) -> tuple[dict[str, np.ndarray], list[tuple[np.ndarray, str, np.ndarray]]]:
+    """What a batch of the panel says of its tenancies (neighbourhood, start, end,
+    household type), for a landlord without a tenancies export: per row, a neighbourhood
+    number (-1: not said), start and end as day numbers (NO_DAY) and a household number
+    (-1); and the problems (row mask, field, reason), parsed and checked as `parse` and
+    `schema.plausibility` would for a tenancies export."""
+    mapping, n = src.mapping, len(batch[readers.ROW])
+    hi = config.period()[1]
+    out = {"hood": np.full(n, -1, np.int32), "start": np.full(n, NO_DAY), "end": np.full(n, NO_DAY),
+           "household": np.full(n, -1, np.int32)}
+    problems = []
+    if "neighbourhood" in batch:
+        hoods = {h.id: (h.name, *h.aliases) for h in landlord.neighbourhoods}
+        idx, (values, why) = _distinct(batch["neighbourhood"], lambda u: nz.categories(u, hoods, tokens))
+        number = {h: i for i, h in enumerate(hoods)}
+        out["hood"] = values.map(number).fillna(-1).to_numpy(dtype=np.int32)[idx]
+        why = why.map(lambda r: None if r is None else f"unknown neighbourhood of {landlord.name}", na_action="ignore")
+        problems.append((why.notna().to_numpy()[idx], "neighbourhood", why.to_numpy(dtype=object)[idx]))
+    if "household_type" in batch:
+        kinds = _spellings(config, mapping, "household_type")
+        idx, (values, why) = _distinct(batch["household_type"], lambda u: nz.categories(u, kinds, tokens))
+        out["household"] = values.map({k: i for i, k in enumerate(kinds)}).fillna(-1).to_numpy(dtype=np.int32)[idx]
+        problems.append((why.notna().to_numpy()[idx], "household_type", why.to_numpy(dtype=object)[idx]))
+    for name, key, lo, top, what in (("tenancy_start", "start", date(1950, 1, 1), hi, "tenancy start"),
+                                     ("tenancy_end", "end", date(1950, 1, 1), date(2100, 1, 1), "tenancy end")):
+        if name not in batch:
+            continue
+        idx, (values, why) = _distinct(batch[name], lambda u: nz.dates(u, mapping.date_formats, tokens))
+        outside = values.notna() & ~values.between(pd.Timestamp(lo), pd.Timestamp(top))
+        why = why.where(~outside, f"{what} outside {lo.isoformat()} to {top.isoformat()}")
+        days = values.where(~outside).to_numpy(dtype="datetime64[D]").astype(np.int64)
+        out[key] = days[idx]
+        problems.append((why.notna().to_numpy()[idx], name, why.to_numpy(dtype=object)[idx]))
+    return out, problems
+
+
 def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.Tokens, pseudo: Pseudonymiser,
-                 tenancy_ids: set[str], codes: dict[str, int]) -> tuple[dict, pd.DataFrame]:
+                 tenancy_ids: set[str] | None, codes: dict[str, int],
+                 owner: Landlord | None = None) -> tuple[dict, pd.DataFrame]:
     """One batch of the rent panel, parsed and checked with arrow and numpy: the same
-    rules as `parse` and `schema.plausibility`, without a row ever becoming a Python object."""
+    rules as `parse` and `schema.plausibility`, without a row ever becoming a Python object.
+    `tenancy_ids`: the tenancies export's, or None when tenancies are derived from the
+    panel (then every reference is a tenancy of `owner`, and what the panel says of it is kept)."""
     landlord, mapping = src.landlord, src.mapping
     p = config.plausibility
     lo, hi = (pd.Timestamp(d) for d in config.period())
@@ -387,7 +533,8 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
     idx, (refs, ref_why) = _distinct(batch["tenancy_ref"], lambda u: nz.refs(u, tokens))
     tid_u = pseudo.many("tenancy", landlord + "|" + refs).to_numpy(dtype=object)
     ref_bad = np.where(refs.isna().to_numpy(), "required value missing", ref_why.to_numpy(dtype=object))
-    known_u = np.array([t in tenancy_ids for t in tid_u], dtype=bool)
+    known_u = (np.ones(len(tid_u), dtype=bool) if tenancy_ids is None
+               else np.array([t in tenancy_ids for t in tid_u], dtype=bool))
     code_u = np.array([codes.setdefault(t, len(codes)) if ok else -1 for t, ok in zip(tid_u, known_u)], dtype=np.int64)
     problems.append((pd.notna(ref_bad)[idx], "tenancy_ref", ref_bad[idx]))
     problems.append((pd.isna(ref_bad)[idx] & ~known_u[idx], "tenancy_ref",
@@ -406,10 +553,17 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
     arrears_why = np.where(pd.isna(arrears_why) & np.isnan(arrears), "required value missing", arrears_why)
     arrears_why = np.where(np.abs(np.nan_to_num(arrears)) > limit, f"balance beyond +/-{limit}", arrears_why)
     problems.append((pd.notna(arrears_why), "arrears", arrears_why))
-    rent, rent_why = _panel_numbers(batch["rent_due"], mapping.decimal, tokens)
-    bad_rent = ~np.isnan(rent) & ((rent < 0) | (rent > p["max_monthly_rent"]))
-    rent_why = np.where(bad_rent, f"rent outside 0 to {p['max_monthly_rent']}", rent_why)
-    problems.append((pd.notna(rent_why), "rent_due", rent_why))
+    if "rent_due" in batch:
+        rent, rent_why = _panel_numbers(batch["rent_due"], mapping.decimal, tokens)
+        bad_rent = ~np.isnan(rent) & ((rent < 0) | (rent > p["max_monthly_rent"]))
+        rent_why = np.where(bad_rent, f"rent outside 0 to {p['max_monthly_rent']}", rent_why)
+        problems.append((pd.notna(rent_why), "rent_due", rent_why))
+    else:   # an optional field the mapping does not give
+        rent = np.full(len(rows), np.nan)
+    about = {}
+    if tenancy_ids is None:
+        about, more = _panel_tenancy(batch, src, owner, config, tokens)
+        problems.extend(more)
 
     rejected = np.zeros(len(rows), dtype=bool)
     found = []
@@ -426,7 +580,7 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
     keep = ~rejected
     month_days = months.to_numpy(dtype="datetime64[D]").astype(np.int64)
     kept = {"code": code_u[idx][keep], "month": month_days[midx][keep].astype(np.int32), "rent": rent[keep],
-            "arrears": arrears[keep], "row": rows[keep]}
+            "arrears": arrears[keep], "row": rows[keep], **{k: v[keep] for k, v in about.items()}}
     rejects = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=REJECT_COLUMNS)
     return kept, rejects
 
@@ -434,20 +588,31 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
 def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo: Pseudonymiser,
                   tenancy_ids: set[str], out: Path) -> None:
     """Parse the panel batch by batch, keeping only compact numeric arrays, then drop
-    repeated (tenancy, month) rows and write the landlord's part of the panel."""
+    repeated (tenancy, month) rows and write the landlord's part of the panel. Without a
+    tenancies export, the panel's references are the tenancies (see _panel_tenancies)."""
     landlord = data.landlord
+    derive = "tenancies" not in landlord.files
     codes: dict[str, int] = {}
     required = schema.required_fields("rent_accounts")
     parts: dict[str, list[np.ndarray]] = {"code": [], "month": [], "rent": [], "arrears": [], "row": []}
+    if derive:
+        parts |= {"hood": [], "start": [], "end": [], "household": []}
     files: list[FileAccount] = []
     for file_no, src in enumerate(data.panel):
         account = FileAccount(landlord.id, "rent_accounts", src.name, src.sha256())
         for batch, malformed in readers.batches(src, required, arrow=True):
             account.rows_in += len(batch[readers.ROW]) + len(malformed)
-            account.rejected += len(malformed)
-            if malformed:
-                data.panel_rejects.append(_reject_frame(landlord.id, "rent_accounts", src.name, malformed))
-            kept, rejects = _panel_batch(batch, src, config, tokens, pseudo, tenancy_ids, codes)
+            skip, skipped = readers.skipped_rows(batch, src)
+            if skipped:   # not records: rejected as such, never parsed
+                _withhold(skipped, "rent_accounts")
+                keep = pa.array(~skip)
+                batch = {k: (v.filter(keep) if isinstance(v, pa.Array) else v[~skip]) for k, v in batch.items()}
+            account.rejected += len(malformed) + len(skipped)
+            for lines in (malformed, skipped):
+                if lines:
+                    data.panel_rejects.append(_reject_frame(landlord.id, "rent_accounts", src.name, lines))
+            kept, rejects = _panel_batch(batch, src, config, tokens, pseudo, None if derive else tenancy_ids, codes,
+                                         landlord)
             if len(rejects):
                 data.panel_rejects.append(rejects[REJECT_COLUMNS])
                 account.rejected += rejects["row"].nunique()
@@ -457,9 +622,13 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
             for k, v in kept.items():
                 parts[k].append(v)
         account.ignored_columns = src.ignored
+        account.absent_optional_columns = [src.mapping.columns[c] for c in src.absent_optional]
         data.accounts[f"rent_accounts/{src.name}"] = account
         files.append(account)
     arrays = {k: (np.concatenate(v) if v else np.array([], dtype=np.int64)) for k, v in parts.items()}
+    names = np.array(list(codes), dtype=object)
+    if derive and data.panel:
+        arrays = _panel_tenancies(data, arrays, names, files, config)
     order = np.lexsort((arrays["row"], arrays["month"], arrays["code"]))
     code, month = arrays["code"][order], arrays["month"][order]
     repeat = np.zeros(len(order), dtype=bool)
@@ -469,7 +638,6 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
         files[int(file_no)].merged += int(n)
         files[int(file_no)].kept -= int(n)
     keep = order[~repeat]
-    names = np.array(list(codes), dtype=object)
     table = pa.table({
         "landlord": pa.array([landlord.id] * len(keep), pa.string()),
         "tenancy_id": pa.array(names[arrays["code"][keep]] if len(keep) else [], pa.string()),
@@ -480,12 +648,91 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
     pq.write_table(table, out, row_group_size=1 << 20)
 
 
+def _panel_tenancies(data: LandlordData, arrays: dict[str, np.ndarray], names: np.ndarray,
+                     files: list[FileAccount], config: Config) -> dict[str, np.ndarray]:
+    """Tenancies derived from the rent panel (no tenancies export): one per reference,
+    with the neighbourhood, start and end its rows give. A reference whose rows give two
+    neighbourhoods, two starts or two ends, or an end before its start, could be read two
+    ways: its rows are rejected with the reason. A household type that changes between
+    months is left unknown. Returns the panel's rows without the rejected ones."""
+    landlord = data.landlord
+    mapping = data.panel[0].mapping
+    code, rows = arrays["code"], arrays["row"]
+    bad: list[tuple[np.ndarray, str, str]] = []     # (tenancy codes, field, reason)
+    for key, field_name, what in (("hood", "neighbourhood", "two neighbourhoods"), ("start", "tenancy_start",
+                                  "two tenancy starts"), ("end", "tenancy_end", "two tenancy ends")):
+        said = arrays[key] != (-1 if key == "hood" else NO_DAY)
+        bad.append((_disagreeing(code[said], arrays[key][said]), field_name,
+                    f"tenancy reference seen with {what} in the rent panel"))
+    # per tenancy code; the rows rejected below are whole tenancies
+    first = {key: _first_said(code, arrays[key], missing, len(names))
+             for key, missing in (("hood", -1), ("start", NO_DAY), ("end", NO_DAY), ("household", -1))}
+    start, end, household = first["start"], first["end"], first["household"]
+    said = arrays["household"] >= 0
+    household[_disagreeing(code[said], arrays["household"][said])] = -1   # it changed: unknown
+    backwards = np.flatnonzero((start != NO_DAY) & (end != NO_DAY) & (end < start))
+    bad.append((backwards, "tenancy_end", "tenancy ends before it starts"))
+    rejected = np.zeros(len(code), dtype=bool)
+    for codes_, field_name, reason in bad:
+        where = np.flatnonzero(np.isin(code, codes_))
+        if not len(where):
+            continue
+        rejected[where] = True
+        data.panel_rejects.append(pd.DataFrame({
+            "landlord": landlord.id, "table": "rent_accounts",
+            "file": [files[int(f)].file for f in rows[where] >> 40], "row": rows[where] & ((1 << 40) - 1),
+            "column": mapping.columns.get(field_name), "field": field_name, "value": None, "reason": reason}))
+    for file_no, n in zip(*np.unique(rows[rejected] >> 40, return_counts=True)):
+        files[int(file_no)].kept -= int(n)
+        files[int(file_no)].rejected += int(n)
+    arrays = {k: v[~rejected] for k, v in arrays.items()}
+    live = np.unique(arrays["code"])
+    hood_ids = np.array([h.id for h in landlord.neighbourhoods] + [None], dtype=object)
+    kinds = np.array([*config.vocabularies["categories"]["household_type"], None], dtype=object)
+    as_date = lambda d: pd.to_datetime(d.astype("datetime64[D]"))  # noqa: E731  (NO_DAY is NaT)
+    ends_said = all("tenancy_end" in src.positions for src in data.panel)
+    data.derived_tenancies = pd.DataFrame({
+        "tenancy_id": pd.array(names[live] if len(live) else [], dtype="string"),
+        "neighbourhood_id": pd.array(hood_ids[first["hood"][live]], dtype="string"),
+        "tenancy_start": as_date(start[live]).astype("datetime64[ns]"),
+        "tenancy_end": as_date(end[live]).astype("datetime64[ns]"),
+        "household_type": pd.array(kinds[household[live]], dtype="string"),
+        "lead_birth_year": pd.array([pd.NA] * len(live), dtype="Int64"),
+        "end_known": pd.array([ends_said] * len(live), dtype="boolean")})
+    if not all("neighbourhood" in src.positions for src in data.panel):
+        data.warnings.append(
+            f"{landlord.id}: {', '.join(src.name for src in data.panel)}: rent panel without a tenancies export or a "
+            f"neighbourhood column: its tenancies have no neighbourhood, so their arrears cannot be compared with "
+            f"tenants of the same neighbourhoods (map 'neighbourhood' in files.rent_accounts.columns, or add the "
+            f"tenancies export); the rows are kept")
+    return arrays
+
+
+def _first_said(code: np.ndarray, values: np.ndarray, missing, n: int) -> np.ndarray:
+    """Per tenancy code (0..n-1), the value of its first row that says one (`missing` when none does)."""
+    out = np.full(n, missing, dtype=np.int64)
+    said = np.flatnonzero(values != missing)
+    codes, first = np.unique(code[said], return_index=True)
+    out[codes] = values[said][first]
+    return out
+
+
+def _disagreeing(code: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Tenancy codes whose rows say more than one value."""
+    if not len(code):
+        return np.array([], dtype=np.int64)
+    pairs = np.unique(np.stack([code.astype(np.int64), values.astype(np.int64)]), axis=1)
+    codes, n = np.unique(pairs[0], return_counts=True)
+    return codes[n > 1]
+
+
 def _reject_frame(landlord: str, table: str, file: str, items: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(items)
     df.insert(0, "landlord", landlord)
     df.insert(1, "table", table)
     df.insert(2, "file", file)
-    df["field"] = None
+    if "field" not in df:
+        df["field"] = None
     return df[REJECT_COLUMNS]
 
 
@@ -513,7 +760,7 @@ def _kept(data: list[LandlordData], table: str, columns: list[str]) -> pd.DataFr
 
 
 KIND_DTYPES = {"date": "datetime64[ns]", "month": "datetime64[ns]", "bool": "boolean", "int": "Int64",
-               "number": "Float64"}
+               "number": "Float64", "duration": "Float64"}
 
 
 def _dtype(table: str, column: str) -> str:
@@ -530,7 +777,8 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     sessions["duration_minutes"] = sessions["duration_minutes"].astype("Float64")
     outcomes = _kept(data, "outcomes", ["person_id", "outcome_type", "outcome_date", "contract_type",
                                         "legal_form", "sector"])
-    checks = _kept(data, "business_checks", ["person_id", "check_date", "trading"])
+    checks = _checks(_kept(data, "business_checks", ["person_id", "check_date", "trading", *schema.HORIZONS]),
+                     business_creations(outcomes), config.programme["programme"]["data_end"])
     questionnaires = _kept(data, "questionnaires", ["person_id", "wave", "response_date", "confidence",
                                                     *schema.WELLBEING_ITEMS])
     ambassadors = _kept(data, "ambassadors", ["person_id", "trained_date", "month", "active"])
@@ -538,12 +786,18 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
                                           "lead_birth_date", "household_type"])
     tenancies["lead_birth_year"] = tenancies.pop("lead_birth_date").dt.year.astype("Int64")
     tenancies = tenancies.rename(columns={"neighbourhood": "neighbourhood_id"})
+    tenancies["end_known"] = pd.array([True] * len(tenancies), dtype="boolean")   # an export: no end, not ended
+    from_panels = [d.derived_tenancies.assign(landlord=pd.array([d.landlord.id] * len(d.derived_tenancies),
+                                                                dtype="string"))
+                   for d in data if d.derived_tenancies is not None]
+    if from_panels:
+        tenancies = pd.concat([tenancies, *from_panels], ignore_index=True)
 
     p = _kept(data, "participants", ["person_id", "neighbourhood", "sex", "birth_date", "ethnic_minority",
                                      "disability", "single_parent", "no_qualification", "employment_status",
                                      "entry_date", "assessment_date", "training_start_date", "training_completed",
-                                     "exit_date", "tenancy_id", "registrations", "registered_by"])
-    p = p.rename(columns={"neighbourhood": "neighbourhood_id"})
+                                     "exit_date", "tenancy_id", "registrations", "registered_by", "stage"])
+    p = p.rename(columns={"neighbourhood": "neighbourhood_id", "stage": "recorded_stage"})
     p.insert(1, "country", p["landlord"].map(lambda l: lookup[l].country))
     age = ((p["entry_date"] - p["birth_date"]).dt.days / 365.25).astype("float64")
     p["birth_year"] = p.pop("birth_date").dt.year.astype("Int64")
@@ -578,23 +832,58 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
             p["contract_type"] = frames.lookup(p["person_id"], o["contract_type"]).astype("string")
     p["employment"] = (p["job"] | p["business"]).astype("boolean")
     p["employment_date"] = p[["job_date", "business_date"]].min(axis=1)
+    recorded = p.pop("recorded_stage").astype("string")
+    rank = recorded.map({s: i for i, s in enumerate(schema.STAGES)}).astype("float64").fillna(-1).to_numpy()
+    # from training start, or from entry for people who never started: a person the
+    # recorded stage says started training, on a date not known, has no such count
     start = p["training_start_date"].fillna(p["entry_date"])
-    p["days_to_employment"] = (p["employment_date"] - start).dt.days.astype("Int64")
+    undated = p["training_start_date"].isna().to_numpy() & (rank >= schema.STAGES.index("training_started"))
+    p["days_to_employment"] = (p["employment_date"] - start).dt.days.astype("Int64").mask(undated)
     p["is_ambassador"] = frames.isin(p["person_id"], ambassadors["person_id"]).astype("boolean")
-    p["stage"] = pd.Series(np.select(
+    # furthest stage reached: what the dates and flags say, or the stage the landlord
+    # recorded when it is further
+    said = np.select(
         [p["employment"] | p["further_training"], p["training_completed"].fillna(False).astype(bool),
-         p["training_start_date"].notna(), p["assessment_date"].notna()],
-        ["outcome", "training_completed", "training_started", "assessed"], "engaged"), index=p.index, dtype="string")
+         p["training_start_date"].notna(), p["assessment_date"].notna()], [4, 3, 2, 1], 0)
+    p["stage"] = pd.Series(np.array(schema.STAGES, dtype=object)[np.maximum(said, rank.astype(int))],
+                           index=p.index, dtype="string")
+    p["recorded_stage"] = recorded
     p = p.sort_values(["landlord", "entry_date", "person_id"], kind="stable").reset_index(drop=True)
 
     businesses = _businesses(outcomes, checks)
     participant_tenancies = set(p["tenancy_id"].dropna())
     tenancies["participant"] = frames.isin(tenancies["tenancy_id"], participant_tenancies).astype("boolean")
     hoods = pd.DataFrame([{"neighbourhood_id": n.id, "name": n.name, "landlord": l.id, "country": l.country}
-                          for l in config.landlords.values() for n in l.neighbourhoods]).astype("string")
+                          for l in config.landlords.values() for n in l.neighbourhoods],
+                         columns=["neighbourhood_id", "name", "landlord", "country"]).astype("string")
+    hoods["shared"] = pd.array([n.shared for l in config.landlords.values() for n in l.neighbourhoods],
+                               dtype="boolean")
     return {"participants": p, "sessions": sessions, "outcomes": outcomes, "businesses": businesses,
             "business_checks": checks, "questionnaires": questionnaires, "ambassadors": ambassadors,
             "tenancies": tenancies, "neighbourhoods": hoods}
+
+
+def _checks(rows: pd.DataFrame, created: pd.Series, data_end) -> pd.DataFrame:
+    """One row per follow-up check: the dated ones as they are, and one per still-trading
+    flag, dated the business's creation plus that many months. A horizon after the
+    data's end (programme.data_end) is not a check yet: it is left out (the row's other
+    flags count), so that survival counts it only once it could have been made."""
+    dated = rows.loc[rows["check_date"].notna() & rows["trading"].notna(), ["landlord", "person_id", "check_date",
+                                                                              "trading"]]
+    when = frames.lookup(rows["person_id"], created)
+    parts = []
+    for name, months in schema.HORIZONS.items():
+        sel = rows[name].notna() & when.notna()
+        if not sel.any():
+            continue
+        d = pd.DataFrame({"landlord": rows.loc[sel, "landlord"], "person_id": rows.loc[sel, "person_id"],
+                          "check_date": (when[sel] + pd.DateOffset(months=months)).astype("datetime64[ns]"),
+                          "trading": rows.loc[sel, name].astype("boolean")})
+        parts.append(d[d["check_date"] <= pd.Timestamp(data_end)])
+    if not parts:
+        return dated.reset_index(drop=True)
+    flags = pd.concat(parts, ignore_index=True).drop_duplicates(["person_id", "check_date", "trading"])
+    return pd.concat([dated, flags], ignore_index=True)
 
 
 def _businesses(outcomes: pd.DataFrame, checks: pd.DataFrame) -> pd.DataFrame:
@@ -699,22 +988,26 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
         _link_participants(batches, pseudo, order)
         for data in batches:
             _link_children(data, config)
+        _horizons_need_a_creation(batches)
 
         accounts: list[FileAccount] = []
         rejects: list[pd.DataFrame] = []
+        warnings: list[str] = []
         for data in batches:
             for table, items in data.tables.items():
                 for src, rows in items:
                     account = data.accounts[f"{table}/{src.name}"]
                     counts = rows.status.value_counts()
                     account.kept = int(counts.get("kept", 0))
-                    account.rejected = int(counts.get("rejected", 0)) + len(rows.malformed)
+                    account.rejected = int(counts.get("rejected", 0)) + len(rows.malformed) + len(rows.skipped)
                     account.merged = int(counts.get("merged", 0))
                     rejects.append(_rows_rejects(data.landlord.id, table, src, rows))
-                    if rows.malformed:
-                        rejects.append(_reject_frame(data.landlord.id, table, src.name, rows.malformed))
+                    for lines in (rows.malformed, rows.skipped):
+                        if lines:
+                            rejects.append(_reject_frame(data.landlord.id, table, src.name, lines))
             rejects.extend(data.panel_rejects)
             accounts.extend(data.accounts.values())
+            warnings.extend(data.warnings)
         tables = build_tables(batches, config)
         tables["rejects"] = _reject_table(rejects)
         for name, frame in tables.items():
@@ -726,9 +1019,11 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
         unbalanced = [a for a in accounts if not a.balanced()]
         if unbalanced:   # an accounting bug, never a user error: refuse to publish it
             raise AssertionError(f"rows lost in accounting: {unbalanced}")
+        for w in warnings:
+            say(f"warning: {w}")
         store.write_json(stage / "manifest.json",
-                         _manifest(config, accounts, errors, counts, by_reason, synthetic))
-    return Outcome(accounts, errors, by_reason, counts, processed / "manifest.json", created)
+                         _manifest(config, accounts, errors, counts, by_reason, synthetic, warnings))
+    return Outcome(accounts, errors, by_reason, counts, processed / "manifest.json", created, warnings)
 
 
 class _Shape(dict):
@@ -772,7 +1067,7 @@ def _reject_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _manifest(config: Config, accounts: list[FileAccount], errors: list[str], counts: dict,
-              by_reason: dict, synthetic: dict | None) -> dict:
+              by_reason: dict, synthetic: dict | None, warnings: list[str] = ()) -> dict:
     sources = sorted((a.landlord, a.table, a.file, a.sha256) for a in accounts)
     version = code_version()
     snapshot = hashlib.sha256(json.dumps([sources, config.digest(), version]).encode()).hexdigest()[:16]
@@ -792,5 +1087,6 @@ def _manifest(config: Config, accounts: list[FileAccount], errors: list[str], co
         "tables": counts,
         "rejects_by_reason": by_reason,
         "errors": errors,
+        "warnings": list(warnings),
         "totals": {k: sum(getattr(a, k) for a in accounts) for k in ("rows_in", "kept", "rejected", "merged")},
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -357,6 +358,37 @@ def read_xlsx(src: Source, body: list[list[str]]) -> pd.DataFrame:
     # rows that are entirely blank (end of sheet, spacer rows) are not records
     blank = np.array([not any(str(c).strip() for c in r[:width]) for r in body], dtype=bool)
     return frame.loc[~blank].reset_index(drop=True)
+
+
+# --- rows that are not records ---------------------------------------------------------------
+
+SKIPPED_ROW = "skipped by the mapping (skip_rows): a totals or notes row"
+
+
+def skipped_rows(columns, src: Source) -> tuple[np.ndarray, list[dict]]:
+    """Rows the mapping's `skip_rows` says are not records (a "Total" line at the foot of a
+    register): those whose first non-blank cell, among the columns read and in the file's
+    order, fully matches one of its patterns, in any case. `columns`: canonical field ->
+    the cells' text (a pandas Series or an arrow array), and ROW -> row numbers. Returns
+    which rows, and a reject for each (row, column, field, value, reason)."""
+    patterns = [re.compile(p, re.IGNORECASE) for p in src.mapping.skip_rows]
+    n = len(columns[ROW])
+    if not patterns or not n or not src.positions:
+        return np.zeros(n, dtype=bool), []
+    order = sorted(src.positions.items(), key=lambda kv: kv[1])
+    fields = list(dict.fromkeys(f for f, _ in order if f in columns))
+    cells = pd.DataFrame({f: pd.Series(np.asarray(columns[f], dtype=object), dtype="string").str.strip()
+                          for f in fields}).replace("", pd.NA)
+    present = cells.notna().to_numpy()
+    first = present.argmax(axis=1)
+    value = cells.to_numpy(dtype=object, na_value=None)[np.arange(n), first]
+    distinct = pd.unique(pd.Series(value, dtype=object).dropna())
+    hits = {v for v in distinct if any(p.fullmatch(v) for p in patterns)}
+    skip = present.any(axis=1) & np.array([v in hits for v in value], dtype=bool)
+    rows = np.asarray(columns[ROW])
+    rejects = [{"row": int(rows[i]), "column": src.mapping.columns[fields[first[i]]], "field": fields[first[i]],
+                "value": value[i], "reason": SKIPPED_ROW} for i in np.flatnonzero(skip)]
+    return skip, rejects
 
 
 # --- entry points ------------------------------------------------------------------------

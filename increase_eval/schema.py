@@ -23,7 +23,7 @@ if TYPE_CHECKING:   # config imports the field list from here
 
 @dataclass(frozen=True)
 class Field:
-    # ref | text | date | month | bool | category | int | number | neighbourhood, or
+    # ref | text | date | month | bool | category | int | number | duration | neighbourhood, or
     # "ignored": a direct identifier the evaluation has no use for. Mapping it documents
     # that the export holds it; the reader never loads it.
     kind: str
@@ -56,11 +56,12 @@ FIELDS: dict[str, dict[str, Field]] = {
         "training_start_date": F("date"),
         "training_completed": F("bool"),
         "exit_date": F("date"),
+        "stage": F("category", vocab="stage"),   # the journey stage the landlord recorded
     },
     "sessions": {
         "participant_ref": F("ref", required=True),
         "session_date": F("date", required=True),
-        "duration": F("number", required=True),
+        "duration": F("duration", required=True),   # minutes or hours (mapping's units), 1h30, 90 min, 1:30
         "session_type": F("category", vocab="session_type"),
         "provider": F("text"),
     },
@@ -76,8 +77,11 @@ FIELDS: dict[str, dict[str, Field]] = {
     },
     "business_checks": {
         "participant_ref": F("ref", required=True),
-        "check_date": F("date", required=True),
-        "trading": F("bool", required=True),
+        # either a dated check (check_date + trading) or still-trading flags at fixed
+        # horizons after creation (HORIZONS); config.py requires one of the two shapes
+        "check_date": F("date"),
+        "trading": F("bool"),
+        **{name: F("bool") for name in ("trading_6m", "trading_12m", "trading_18m", "trading_24m")},
     },
     "questionnaires": {
         "participant_ref": F("ref", required=True),
@@ -106,10 +110,20 @@ FIELDS: dict[str, dict[str, Field]] = {
         "month": F("month", required=True),
         "rent_due": F("number"),
         "arrears": F("number", required=True),
+        # used only when the landlord has no tenancies export: tenancies are then
+        # derived from the panel, one per reference
+        "neighbourhood": F("neighbourhood"),
+        "tenancy_start": F("date"),
+        "tenancy_end": F("date"),
+        "household_type": F("category", vocab="household_type"),
     },
 }
+# business_checks horizon flags: "still trading N months after creation"
+HORIZONS = {"trading_6m": 6, "trading_12m": 12, "trading_18m": 18, "trading_24m": 24}
 
 WELLBEING_ITEMS = [f"wellbeing_{i}" for i in range(1, 8)]
+# The pathway, in order: each stage is reached by everyone at a later one
+STAGES = ["engaged", "assessed", "training_started", "training_completed", "outcome"]
 
 
 def loaded_fields(table: str) -> set[str]:
@@ -252,8 +266,7 @@ PROCESSED: dict[str, dict[str, pa.Column]] = {
         "further_training": _c(BOOL, nullable=False), "further_training_date": _c(DATE),
         "employment": _c(BOOL, nullable=False), "employment_date": _c(DATE),
         "days_to_employment": _c(INT), "is_ambassador": _c(BOOL, nullable=False),
-        "stage": _c(STR, pa.Check.isin(["engaged", "assessed", "training_started", "training_completed",
-                                         "outcome"]), nullable=False),
+        "stage": _c(STR, pa.Check.isin(STAGES), nullable=False), "recorded_stage": _c(STR, pa.Check.isin(STAGES)),
     },
     "sessions": {"landlord": _c(STR, nullable=False), "person_id": _c(STR, _PID, nullable=False),
                  "session_date": _c(DATE, nullable=False), "duration_minutes": _c(FLOAT, pa.Check.gt(0)),
@@ -277,15 +290,21 @@ PROCESSED: dict[str, dict[str, pa.Column]] = {
                     "trained_date": _c(DATE, nullable=False), "month": _c(DATE, nullable=False),
                     "active": _c(BOOL, nullable=False)},
     "tenancies": {"landlord": _c(STR, nullable=False), "tenancy_id": _c(STR, _TID, nullable=False, unique=True),
-                  "neighbourhood_id": _c(STR, nullable=False), "tenancy_start": _c(DATE, nullable=False),
+                  "neighbourhood_id": _c(STR), "tenancy_start": _c(DATE),
                   "tenancy_end": _c(DATE), "household_type": _c(STR), "lead_birth_year": _c(INT),
-                  "participant": _c(BOOL, nullable=False)},
-    "neighbourhoods": {"neighbourhood_id": _c(STR, nullable=False, unique=True), "name": _c(STR),
-                       "landlord": _c(STR, nullable=False), "country": _c(STR, nullable=False)},
+                  "end_known": _c(BOOL, nullable=False), "participant": _c(BOOL, nullable=False)},
+    # one row per neighbourhood and landlord: a place in config/neighbourhoods.yml may be
+    # the same place under two landlords (shared)
+    "neighbourhoods": {"neighbourhood_id": _c(STR, nullable=False), "name": _c(STR),
+                       "landlord": _c(STR, nullable=False), "country": _c(STR, nullable=False),
+                       "shared": _c(BOOL, nullable=False)},
     "rejects": {c: _c(INT if c == "row" else STR) for c in
                 ["landlord", "table", "file", "row", "column", "field", "value_shape", "reason"]},
 }
 
 
+UNIQUE = {"neighbourhoods": ["neighbourhood_id", "landlord"]}   # rows a table holds once
+
+
 def processed(table: str) -> pa.DataFrameSchema:
-    return pa.DataFrameSchema(PROCESSED[table], strict=True, coerce=False, name=table)
+    return pa.DataFrameSchema(PROCESSED[table], strict=True, coerce=False, name=table, unique=UNIQUE.get(table))

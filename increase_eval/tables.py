@@ -41,7 +41,7 @@ def headline(d: data.Dataset, config: Config, config_dir: Path) -> dict:
     six = employment.outcome_rates(p, end).set_index("measure").loc["6m"]
     hidden = lambda n: None if disclosure.small([n], k)[0] else n  # noqa: E731
     rate_ok = not disclosure.rate_hidden([six["k"]], [six["n"]], k)[0]
-    return {"engaged": hidden(len(p)), "trained": hidden(int(p["training_start_date"].notna().sum())),
+    return {"engaged": hidden(len(p)), "trained": hidden(int(indicators.reached(p, "training_started").sum())),
             "employed_6m": float(six["rate"]) if rate_ok else None,
             "employed_6m_lower": float(six["lower"]) if rate_ok else None,
             "employed_6m_upper": float(six["upper"]) if rate_ok else None,

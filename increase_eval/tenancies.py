@@ -14,9 +14,19 @@ from . import frames
 from .disclosure import Along, Within
 
 
+def unplaced(tenancies: pd.DataFrame) -> int:
+    """Tenancies whose neighbourhood is not known (a rent panel without a tenancies export
+    or a neighbourhood column): they cannot be compared with tenants of the same
+    neighbourhoods, and the arrears analysis leaves them out."""
+    return int(tenancies["neighbourhood_id"].isna().sum())
+
+
 def arrears_panel(tenancies: pd.DataFrame, panel: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
-    """Monthly arrears with each tenancy's event month (missing for comparison tenancies)."""
-    employed = participants[participants["employment"].astype(bool) & participants["tenancy_id"].notna()]
+    """Monthly arrears with each tenancy's event month (missing for comparison tenancies),
+    for tenancies whose neighbourhood is known."""
+    tenancies = tenancies[tenancies["neighbourhood_id"].notna()]
+    placed = set(tenancies["tenancy_id"])
+    employed = participants[participants["employment"].astype(bool) & frames.isin(participants["tenancy_id"], placed)]
     event = employed.set_index("tenancy_id")["employment_date"].dt.to_period("M").dt.to_timestamp()
     event = event[~event.index.duplicated()]
     comparison = set(tenancies.loc[~tenancies["participant"].astype(bool), "tenancy_id"])
@@ -50,15 +60,17 @@ def matching_units(panel: pd.DataFrame, tenancies: pd.DataFrame, window: int = 1
     for h in ("single_parent", "single", "couple_children"):
         units[f"household_{h}"] = (household == h).astype(float)
     units["neighbourhood_id"] = t["neighbourhood_id"].reindex(units.index)
-    return units.dropna(subset=["change", "pre_arrears", "lead_age"]).reset_index()
+    return units.dropna(subset=["change", "pre_arrears"]).reset_index()
 
 
 SUSTAIN_RELATIONS = (Within("tenancies", ("ended",), rest=True), Along("tenancies"), Along("ended"))
 
 
 def sustainment(tenancies: pd.DataFrame, data_end) -> pd.DataFrame:
-    """Tenancies that ended by the exports' date, participants' against comparison ones."""
-    t = tenancies.copy()
+    """Tenancies that ended by the exports' date, participants' against comparison ones,
+    among tenancies whose source records ends (`end_known`: for one derived from a rent
+    panel without an end column, a missing end says nothing)."""
+    t = tenancies[tenancies["end_known"].astype(bool)].copy()
     end = pd.Timestamp(data_end)
     t["ended"] = t["tenancy_end"].notna() & (t["tenancy_end"] <= end)
     return t.groupby("participant").agg(tenancies=("tenancy_id", "size"), ended=("ended", "sum")).reset_index()
@@ -77,7 +89,10 @@ def estimates(tenancies_: pd.DataFrame, panel: pd.DataFrame, participants: pd.Da
     events = models.event_study(p, window=window)
     units = matching_units(p, tenancies_)
     covariates = ["pre_arrears", "lead_age", "household_single_parent", "household_single", "household_couple_children"]
-    match = models.psm(units, covariates, "change", within="neighbourhood_id")
+    # a covariate no tenancy has (the lead tenant's age, for tenancies derived from a
+    # rent panel) cannot balance anything: matched without it
+    covariates = [c for c in covariates if units[c].notna().any()]
+    match = models.psm(units.dropna(subset=covariates), covariates, "change", within="neighbourhood_id")
     return {"did": did, "event_study": events, "matching": match, "treated": treated,
             "tenancies": p["tenancy_id"].nunique()}
 

@@ -266,7 +266,8 @@ def turnover(tenancies_: pd.DataFrame, data_end, level: float = 0.95) -> Turnove
 
     if tenancies_.empty:
         return None
-    t = tenancies_.copy()
+    # a tenancy derived from a rent panel without an end column says nothing of its end
+    t = tenancies_[tenancies_["end_known"].astype(bool)].copy() if "end_known" in tenancies_ else tenancies_.copy()
     end = pd.Timestamp(data_end)
     t["ended"] = t["tenancy_end"].notna() & (t["tenancy_end"] <= end)
     part, comp = t[t["participant"].astype(bool)], t[~t["participant"].astype(bool)]
@@ -290,7 +291,7 @@ def _records(outcomes: pd.DataFrame, people: pd.DataFrame, kind: str) -> int:
 
 def basis(landlord, d, data_end) -> Basis:
     """One landlord's counts and estimates, from its processed data (`d`: a Dataset)."""
-    from . import businesses
+    from . import businesses, indicators
 
     mine = lambda f: f[f["landlord"] == landlord.id] if "landlord" in f else f  # noqa: E731
     p = mine(d.participants)
@@ -306,8 +307,9 @@ def basis(landlord, d, data_end) -> Basis:
         landlord=landlord.id, country=landlord.country, currency=landlord.currency,
         people=int((job | business).sum()), jobs=int(job.sum()), businesses=int(business.sum()),
         both=int((job & business).sum()), engaged=len(p),
-        job_records=_records(d.outcomes, p, "job"), business_records=_records(d.outcomes, p, "business"), trained=int(p["training_start_date"].notna().sum()),
-        completed=int(p["training_completed"].fillna(False).astype(bool).sum()),
+        job_records=_records(d.outcomes, p, "job"), business_records=_records(d.outcomes, p, "business"),
+        trained=int(indicators.reached(p, "training_started").sum()),
+        completed=int(indicators.reached(p, "training_completed").sum()),
         arrears=arrears, turnover=turnover(ten, data_end), survival_12m=survival, cost=landlord.cost,
         why_no_arrears=why)
 

@@ -101,10 +101,28 @@ def _prepare(args) -> int:
     return 1 if outcome.errors else 0
 
 
+def _cost_warnings(config_dir: Path, entities: list[str] | None) -> None:
+    """A landlord without a cost still gets its report, without return ratios: say which
+    file and key would give them."""
+    from . import config as cfg, data
+
+    conf = cfg.load(config_dir)
+    wanted = set()
+    for e in entities or data.entities(conf):
+        if e in data.entities(conf):
+            wanted |= set(data.landlords_of(e, conf))
+    for lid in sorted(wanted):
+        if conf.landlords[lid].cost is None:
+            print(f"warning: {conf.landlords[lid].source}: cost: not given; the value account is shown without "
+                  f"return ratios (add cost: {{total: ..., erdf: ..., source: ...}} in {conf.landlords[lid].currency})",
+                  file=sys.stderr)
+
+
 def _report(args) -> int:
     from . import report
 
     t0 = time.perf_counter()
+    _cost_warnings(args.config, args.landlord)
     try:
         results = report.run(args.processed, args.outputs, args.config, entities=args.landlord, lang=args.lang,
                              workers=args.workers, force=args.force, timeout=args.timeout)

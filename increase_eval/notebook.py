@@ -75,7 +75,7 @@ class Context:
         """The value account of each landlord of this entity (increase_eval.value): computed
         once per kernel and data snapshot, shared by the summary and section 5. A landlord's
         account is the same in its own report and in a group's (seeded draws)."""
-        key = ("accounts", self.data.manifest["snapshot"], self.entity)
+        key = ("accounts", self.data.manifest["snapshot"], self.entity, self.config.digest())
         if key not in _CACHE:
             _CACHE[key] = {lid: value.account(value.basis(self.config.landlords[lid], self.data, self.data_end),
                                               self.values) for lid in self.data.landlords}

@@ -219,7 +219,7 @@ table.report-table caption{text-align:left;font-weight:bold;padding:.25rem 0}
 figure{margin:1rem 0}
 h1{margin-top:2.5rem;color:#0072B2}
 table.report-table tr.total td{font-weight:bold;border-top:1px solid #999}
-table.impact-map td{vertical-align:top;text-align:left}
+table.impact-map td,table.impact-map th{vertical-align:top;text-align:left}
 table.account td,table.account th{text-align:left}
 table.impact-map ul{margin:0;padding-left:1rem}
 a.see{font-size:.85em;white-space:nowrap}

@@ -142,6 +142,8 @@ def parse(frame: pd.DataFrame, table: str, mapping: FileMapping, landlord: Landl
         raw = frame[name] if name in frame else pd.Series([""] * len(frame), index=frame.index, dtype="string")
         if f.kind == "ref":
             values, why = nz.refs(raw, tokens)
+        elif f.kind == "text" and f.identifier:   # a name: 'Null' and 'Na' are people's names
+            values, why = nz.names(raw, tokens, max_text)
         elif f.kind == "text":
             values, why = nz.texts(raw, tokens, max_text)
         elif f.kind == "date":
@@ -158,7 +160,8 @@ def parse(frame: pd.DataFrame, table: str, mapping: FileMapping, landlord: Landl
             why = why.map(lambda r: None if r is None else f"unknown neighbourhood of {landlord.name}",
                           na_action="ignore")
         elif f.kind in ("int", "number"):
-            values, why = nz.numbers(raw, tokens, mapping.decimal, integer=f.kind == "int")
+            values, why = nz.numbers(raw, tokens, mapping.decimal, integer=f.kind == "int",
+                                     currency=landlord.currency)
             if name == "duration" and mapping.units.get("duration", "minutes") == "hours":
                 values = values * 60
         else:  # pragma: no cover - FIELDS is code
@@ -356,19 +359,22 @@ def _distinct(array: pa.Array, rule) -> tuple[np.ndarray, tuple]:
     return index, rule(pd.Series(encoded.dictionary.to_numpy(zero_copy_only=False), dtype="string"))
 
 
-def _panel_numbers(array: pa.Array, decimal: str, tokens: nz.Tokens) -> tuple[np.ndarray, np.ndarray]:
-    """Amounts of a panel column: vectorised for plain numbers, the number rule for the rest."""
+def _panel_numbers(array: pa.Array, decimal: str, tokens: nz.Tokens,
+                   currency: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Amounts of a panel column: vectorised for plain numbers (the same shapes as
+    normalise.numbers reads without its rule), the number rule for the rest."""
     text = pc.utf8_trim_whitespace(array.fill_null(""))
-    plain = (pc.replace_substring(pc.replace_substring(text, ".", ""), ",", ".") if decimal == ","
-             else pc.replace_substring(text, ",", ""))
-    ok = pc.match_substring_regex(plain, r"^-?\d+(\.\d+)?$").to_numpy(zero_copy_only=False)
+    ok = pc.match_substring_regex(text, nz.fast_number_pattern(decimal)).to_numpy(zero_copy_only=False)
+    plain = pc.replace_substring(text, "," if decimal == "." else ".", "")
+    if decimal == ",":
+        plain = pc.replace_substring(plain, ",", ".")
     values = pc.cast(pc.if_else(pa.array(ok), plain, pa.scalar(None, pa.string())), pa.float64())
     values = values.to_numpy(zero_copy_only=False)
     why = np.full(len(values), None, dtype=object)
     slow = np.flatnonzero(~ok)
     if len(slow):
         parsed, problems = nz.numbers(pd.Series(text.take(pa.array(slow)).to_numpy(zero_copy_only=False),
-                                                dtype="string"), tokens, decimal)
+                                                dtype="string"), tokens, decimal, currency=currency)
         values[slow] = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
         why[slow] = problems.to_numpy(dtype=object)
     return values, why
@@ -401,12 +407,13 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
     month_bad = np.where(outside, f"month outside {lo.date()} to {hi.date()}", month_bad)
     problems.append((pd.notna(month_bad)[midx], "month", month_bad[midx]))
 
-    arrears, arrears_why = _panel_numbers(batch["arrears"], mapping.decimal, tokens)
+    currency = config.landlords[landlord].currency if landlord in config.landlords else None
+    arrears, arrears_why = _panel_numbers(batch["arrears"], mapping.decimal, tokens, currency)
     limit = p["max_abs_rent_balance"]
     arrears_why = np.where(pd.isna(arrears_why) & np.isnan(arrears), "required value missing", arrears_why)
     arrears_why = np.where(np.abs(np.nan_to_num(arrears)) > limit, f"balance beyond +/-{limit}", arrears_why)
     problems.append((pd.notna(arrears_why), "arrears", arrears_why))
-    rent, rent_why = _panel_numbers(batch["rent_due"], mapping.decimal, tokens)
+    rent, rent_why = _panel_numbers(batch["rent_due"], mapping.decimal, tokens, currency)
     bad_rent = ~np.isnan(rent) & ((rent < 0) | (rent > p["max_monthly_rent"]))
     rent_why = np.where(bad_rent, f"rent outside 0 to {p['max_monthly_rent']}", rent_why)
     problems.append((pd.notna(rent_why), "rent_due", rent_why))

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import __version__, frames, normalise as nz, readers, schema, store
+from . import __version__, diagnose, frames, normalise as nz, readers, schema, store
 from .config import SYNTHETIC_MARKER, Config, ConfigError, FileMapping, Landlord
 from .errors import FileProblem, UserError
 from .pseudonymise import Pseudonymiser, load_or_create
@@ -58,6 +58,8 @@ class FileAccount:
     kept: int = 0
     rejected: int = 0
     merged: int = 0
+    blank_rows: int = 0      # rows holding nothing (';;;;', empty lines, blank sheet rows): not records,
+                             # so not in rows_in
     ignored_columns: list[str] = field(default_factory=list)
     absent_optional_columns: list[str] = field(default_factory=list)
 
@@ -75,6 +77,7 @@ class Outcome:
     tables: dict[str, int]
     manifest_path: Path | None
     secret_created: bool
+    warnings: list[str] = field(default_factory=list)
 
 
 class Rows:
@@ -211,6 +214,7 @@ class LandlordData:
     accounts: dict[str, FileAccount] = field(default_factory=dict)
     panel: list[readers.Source] = field(default_factory=list)
     panel_rejects: list[pd.DataFrame] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.Tokens) -> LandlordData:
@@ -234,15 +238,66 @@ def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.T
                 continue
             frame, malformed = readers.read(src, required)
             account = FileAccount(landlord.id, table, src.name, src.sha256(), rows_in=len(frame) + len(malformed),
-                                  ignored_columns=src.ignored,
+                                  blank_rows=src.blank_rows, ignored_columns=src.ignored,
                                   absent_optional_columns=[mapping.columns[c] for c in src.absent_optional])
             parsed, problems = parse(frame, table, mapping, landlord, config, tokens)
             rows = Rows(parsed.reset_index(drop=True))
             rows.malformed = malformed
-            _check(rows, frame.reset_index(drop=True), src, table, config, problems)
+            raw = frame.reset_index(drop=True)
+            _check(rows, raw, src, table, config, problems)
+            problem = diagnose.problem(landlord.id, src.name, _tally(rows, raw, mapping, account.rows_in),
+                                       mapping.columns, _kinds(table), mapping)
+            if problem is not None:
+                raise problem
             data.tables.setdefault(table, []).append((src, rows))
             data.accounts[f"{table}/{src.name}"] = account
+    _check_references(data)
     return data
+
+
+def _kinds(table: str) -> dict[str, str]:
+    return {name: f.kind for name, f in FIELDS[table].items()}
+
+
+def _tally(rows: Rows, raw: pd.DataFrame, mapping: FileMapping, rows_in: int) -> diagnose.Tally:
+    """Rows rejected per field and reason in one file, for the file-level diagnosis."""
+    tally = diagnose.Tally()
+    tally.rows_in = rows_in
+    field_of = {header: name for name, header in mapping.columns.items()}
+    for item in rows.malformed:
+        name = field_of.get(item["column"]) if item.get("column") else None
+        tally.add(name, item["reason"], 1)
+    if rows.rejects:
+        found = pd.concat(rows.rejects, ignore_index=True)
+        for (name, reason), group in found.groupby(["field", "reason"], sort=False, dropna=False):
+            name = "_row" if pd.isna(name) else name     # a rule about the whole row
+            index = group["index"].drop_duplicates().to_numpy()
+            values = raw[name].iloc[index[: diagnose.SAMPLE]] if name in raw else None
+            tally.add(name, reason, len(index), values)
+            if name in raw and tally.rejected[(name, reason)] >= diagnose.MIN_ROWS // 2 and name not in tally.filled:
+                tally.filled[name] = int(raw[name].str.strip().ne("").sum())
+    return tally
+
+
+def _check_references(data: LandlordData) -> None:
+    """A file of sessions, outcomes... most of whose references match no row of the
+    landlord's register is one file-level problem (another export, another column), not
+    thousands of rows of unknown participants."""
+    known = [rows.frame["participant_ref"] for _, rows in data.tables.get("participants", [])]
+    if not known:
+        return
+    refs = pd.concat(known, ignore_index=True).dropna().unique()
+    for table in CHILD_KEYS:
+        for src, rows in data.tables.get(table, []):
+            account = data.accounts[f"{table}/{src.name}"]
+            ref = rows.frame["participant_ref"]
+            unknown = int((rows.kept & ref.notna() & ~frames.isin(ref, refs)).sum())
+            tally = diagnose.Tally()
+            tally.rows_in = account.rows_in
+            tally.add("participant_ref", "no participant with this reference in the register", unknown)
+            problem = diagnose.problem(data.landlord.id, src.name, tally, src.mapping.columns, {}, src.mapping)
+            if problem is not None:
+                raise problem
 
 
 # --- linking -----------------------------------------------------------------------------
@@ -309,7 +364,8 @@ def _link_children(data: LandlordData, config: Config) -> None:
     refs = _ref_map(data)
     grace = pd.Timedelta(days=config.plausibility["outcome_grace_days"])
     for table, keys in CHILD_KEYS.items():
-        for src, rows in data.tables.get(table, []):
+        items = data.tables.get(table, [])
+        for src, rows in items:
             f = rows.frame
             header = src.mapping.columns["participant_ref"]
             ref = f["participant_ref"]
@@ -330,19 +386,49 @@ def _link_children(data: LandlordData, config: Config) -> None:
                         "before the participant's entry date", date_col, f[date_col].astype("string"))
             if table == "sessions":
                 f["duration_minutes"] = f["duration"]
-            live = f.loc[rows.kept]
-            rows.merge(live.index[live.duplicated(keys)])
+        _merge_repeats(items, keys)
+
+
+def _merge_repeats(items: list[tuple[readers.Source, Rows]], keys: list[str]) -> None:
+    """Merge exact repeats across all files of one table (a glob may match an export and
+    its copy, or two overlapping extracts): the first, in file name order, is kept; each
+    repeat counts as merged in the file it came from."""
+    parts = []
+    for file_no, (_, rows) in enumerate(items):
+        live = rows.frame.loc[rows.kept, keys]
+        parts.append(live.assign(_file=file_no, _index=live.index))
+    if not parts:
+        return
+    every = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    repeats = every[every.duplicated(keys)]
+    for file_no, group in repeats.groupby("_file"):
+        items[int(file_no)][1].merge(group["_index"].to_numpy())
 
 
 def _link_tenancies(data: LandlordData, pseudo: Pseudonymiser) -> set[str]:
     ids: set[str] = set()
-    for _, rows in data.tables.get("tenancies", []):
+    items = data.tables.get("tenancies", [])
+    for _, rows in items:
         f = rows.frame
         f["tenancy_id"] = pseudo.many("tenancy", data.landlord.id + "|" + f["tenancy_ref"])
-        live = f.loc[rows.kept]
-        rows.merge(live.index[live.duplicated("tenancy_id")])
-        ids |= set(f.loc[rows.kept, "tenancy_id"].dropna())
+    _merge_repeats(items, ["tenancy_id"])
+    for _, rows in items:
+        ids |= set(rows.frame.loc[rows.kept, "tenancy_id"].dropna())
     return ids
+
+
+def _copies(data: LandlordData) -> list[str]:
+    """One warning per file that is a byte-identical copy of another file of the same
+    table (a glob matching an export and its copy): its rows repeat the first's and are
+    merged (or rejected again)."""
+    seen: dict[tuple[str, str], str] = {}
+    out = []
+    for account in data.accounts.values():
+        first = seen.setdefault((account.table, account.sha256), account.file)
+        if first != account.file:
+            out.append(f"{account.landlord}: {account.file} is a byte-identical copy of {first} "
+                       f"({account.table}); its rows are merged with that file's")
+    return out
 
 
 # --- rent-account panel, streamed --------------------------------------------------------
@@ -445,24 +531,38 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
     landlord = data.landlord
     codes: dict[str, int] = {}
     required = schema.required_fields("rent_accounts")
+    optional = sorted(schema.loaded_fields("rent_accounts") - required)
     parts: dict[str, list[np.ndarray]] = {"code": [], "month": [], "rent": [], "arrears": [], "row": []}
     files: list[FileAccount] = []
     for file_no, src in enumerate(data.panel):
         account = FileAccount(landlord.id, "rent_accounts", src.name, src.sha256())
+        tally = diagnose.Tally()
         for batch, malformed in readers.batches(src, required, arrow=True):
             account.rows_in += len(batch[readers.ROW]) + len(malformed)
             account.rejected += len(malformed)
             if malformed:
                 data.panel_rejects.append(_reject_frame(landlord.id, "rent_accounts", src.name, malformed))
+                for item in malformed:
+                    tally.add(None, item["reason"], 1)
             kept, rejects = _panel_batch(batch, src, config, tokens, pseudo, tenancy_ids, codes)
             if len(rejects):
                 data.panel_rejects.append(rejects[REJECT_COLUMNS])
                 account.rejected += rejects["row"].nunique()
+                _tally_panel(tally, rejects, batch)
+            for name in optional:     # required fields: the rows are the cells
+                text = pc.utf8_trim_whitespace(batch[name])
+                tally.filled[name] += int(pc.sum(pc.greater(pc.utf8_length(text), 0)).as_py() or 0)
             account.kept += len(kept["row"])    # before repeated months are merged
             # file number in the high bits: rows of a later file sort after an earlier one's
             kept["row"] = kept["row"] + (file_no << 40)
             for k, v in kept.items():
                 parts[k].append(v)
+        tally.rows_in = account.rows_in
+        problem = diagnose.problem(landlord.id, src.name, tally, src.mapping.columns, _kinds("rent_accounts"),
+                                   src.mapping)
+        if problem is not None:
+            raise problem
+        account.blank_rows = src.blank_rows
         account.ignored_columns = src.ignored
         data.accounts[f"rent_accounts/{src.name}"] = account
         files.append(account)
@@ -485,6 +585,13 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
         "arrears": pa.array(arrays["arrears"][keep], pa.float64()),
     }, schema=PANEL_SCHEMA)
     pq.write_table(table, out, row_group_size=1 << 20)
+
+
+def _tally_panel(tally: diagnose.Tally, rejects: pd.DataFrame, batch: dict) -> None:
+    """Count one batch's rejects per field and reason: a few operations per reason, not per row."""
+    for (name, reason), group in rejects.groupby(["field", "reason"], sort=False):
+        tally.add(name, reason, len(group), group["value"].iloc[: diagnose.SAMPLE].tolist()
+                  if tally.rejected[(name, reason)] == 0 else None)
 
 
 def _reject_frame(landlord: str, table: str, file: str, items: list[dict]) -> pd.DataFrame:
@@ -649,6 +756,7 @@ def _process_landlord(job) -> LandlordData | FileProblem:
         data = read_landlord(landlord, folder, config, _tokens(config))
         tenancy_ids = _link_tenancies(data, pseudo)
         _stream_panel(data, config, _tokens(config), pseudo, tenancy_ids, part)
+        data.warnings = _copies(data)
         return data
     except FileProblem as exc:
         part.unlink(missing_ok=True)
@@ -680,6 +788,7 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
                         f"or put each landlord's exports in {raw}/<landlord id>/)")
     pseudo, created = load_or_create(secret)
     errors: list[str] = []
+    warnings: list[str] = []
     folders = _landlord_folders(raw)
     for name in folders:
         if name not in config.landlords:
@@ -701,7 +810,10 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
                 say(f"skipped {landlord.name}: {result}")
                 continue
             batches.append(result)
+            warnings.extend(result.warnings)
             say(f"read {landlord.name}")
+            for warning in result.warnings:
+                say(f"warning: {warning}")
         order = {l.id: i for i, l in enumerate(config.landlords.values())}
         _link_participants(batches, pseudo, order)
         for data in batches:
@@ -734,8 +846,8 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
         if unbalanced:   # an accounting bug, never a user error: refuse to publish it
             raise AssertionError(f"rows lost in accounting: {unbalanced}")
         store.write_json(stage / "manifest.json",
-                         _manifest(config, accounts, errors, counts, by_reason, synthetic))
-    return Outcome(accounts, errors, by_reason, counts, processed / "manifest.json", created)
+                         _manifest(config, accounts, errors, counts, by_reason, synthetic, warnings))
+    return Outcome(accounts, errors, by_reason, counts, processed / "manifest.json", created, warnings)
 
 
 class _Shape(dict):
@@ -779,7 +891,7 @@ def _reject_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _manifest(config: Config, accounts: list[FileAccount], errors: list[str], counts: dict,
-              by_reason: dict, synthetic: dict | None) -> dict:
+              by_reason: dict, synthetic: dict | None, warnings: list[str] = ()) -> dict:
     sources = sorted((a.landlord, a.table, a.file, a.sha256) for a in accounts)
     version = code_version()
     snapshot = hashlib.sha256(json.dumps([sources, config.digest(), version]).encode()).hexdigest()[:16]
@@ -799,5 +911,7 @@ def _manifest(config: Config, accounts: list[FileAccount], errors: list[str], co
         "tables": counts,
         "rejects_by_reason": by_reason,
         "errors": errors,
-        "totals": {k: sum(getattr(a, k) for a in accounts) for k in ("rows_in", "kept", "rejected", "merged")},
+        "warnings": list(warnings),
+        "totals": {k: sum(getattr(a, k) for a in accounts)
+                   for k in ("rows_in", "kept", "rejected", "merged", "blank_rows")},
     }

@@ -122,6 +122,8 @@ def _fix(field: str, reason: str, samples: list[str], kind: str, mapping) -> str
                "come from the same export"
     if "duration" in reason:
         return "check the column and units.duration (minutes or hours) in the mapping"
+    if kind in ("date", "month"):
+        return "check that the mapping names the right column and its date formats (dd/mm or mm/dd, yy or yyyy)"
     if kind in ("number", "int"):
         return "check that the mapping names the right column and its decimal mark"
     return "check that the mapping names the right column and its format"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -446,30 +447,34 @@ def _distinct(array: pa.Array, rule) -> tuple[np.ndarray, tuple]:
 
 
 def _panel_numbers(array: pa.Array, decimal: str, tokens: nz.Tokens,
-                   currency: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Amounts of a panel column: vectorised for plain numbers (the same shapes as
-    normalise.numbers reads without its rule), the number rule for the rest."""
+                   currency: str | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Amounts of a panel column: vectorised for plain numbers (digits, a decimal part in
+    the mapping's mark), normalise.numbers for the rest (thousands separators, currency
+    signs, blanks, junk: few). Also returns how many cells were filled."""
     text = pc.utf8_trim_whitespace(array.fill_null(""))
-    ok = pc.match_substring_regex(text, nz.fast_number_pattern(decimal)).to_numpy(zero_copy_only=False)
-    plain = pc.replace_substring(text, "," if decimal == "." else ".", "")
-    if decimal == ",":
-        plain = pc.replace_substring(plain, ",", ".")
+    ok = pc.match_substring_regex(text, rf"^-?\d+(?:{re.escape(decimal)}\d+)?$").to_numpy(zero_copy_only=False)
+    plain = pc.replace_substring(text, ",", ".") if decimal == "," else text
     values = pc.cast(pc.if_else(pa.array(ok), plain, pa.scalar(None, pa.string())), pa.float64())
     values = values.to_numpy(zero_copy_only=False)
     why = np.full(len(values), None, dtype=object)
     slow = np.flatnonzero(~ok)
+    filled = len(values)
     if len(slow):
-        parsed, problems = nz.numbers(pd.Series(text.take(pa.array(slow)).to_numpy(zero_copy_only=False),
-                                                dtype="string"), tokens, decimal, currency=currency)
+        rest = text.take(pa.array(slow)).to_numpy(zero_copy_only=False)
+        filled -= int((rest == "").sum())
+        parsed, problems = nz.numbers(pd.Series(rest, dtype="string"), tokens, decimal, currency=currency)
         values[slow] = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
         why[slow] = problems.to_numpy(dtype=object)
-    return values, why
+    return values, why, filled
 
 
 def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.Tokens, pseudo: Pseudonymiser,
-                 tenancy_ids: set[str], codes: dict[str, int]) -> tuple[dict, pd.DataFrame]:
+                 tenancy_ids: set[str], codes: dict[str, int],
+                 filled: dict[str, int] | None = None) -> tuple[dict, pd.DataFrame]:
     """One batch of the rent panel, parsed and checked with arrow and numpy: the same
-    rules as `parse` and `schema.plausibility`, without a row ever becoming a Python object."""
+    rules as `parse` and `schema.plausibility`, without a row ever becoming a Python object.
+    `filled` receives how many cells of the optional amounts were filled."""
+    filled = {} if filled is None else filled
     landlord, mapping = src.landlord, src.mapping
     p = config.plausibility
     lo, hi = (pd.Timestamp(d) for d in config.period())
@@ -494,12 +499,12 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
     problems.append((pd.notna(month_bad)[midx], "month", month_bad[midx]))
 
     currency = config.landlords[landlord].currency if landlord in config.landlords else None
-    arrears, arrears_why = _panel_numbers(batch["arrears"], mapping.decimal, tokens, currency)
+    arrears, arrears_why, _ = _panel_numbers(batch["arrears"], mapping.decimal, tokens, currency)
     limit = p["max_abs_rent_balance"]
     arrears_why = np.where(pd.isna(arrears_why) & np.isnan(arrears), "required value missing", arrears_why)
     arrears_why = np.where(np.abs(np.nan_to_num(arrears)) > limit, f"balance beyond +/-{limit}", arrears_why)
     problems.append((pd.notna(arrears_why), "arrears", arrears_why))
-    rent, rent_why = _panel_numbers(batch["rent_due"], mapping.decimal, tokens, currency)
+    rent, rent_why, filled["rent_due"] = _panel_numbers(batch["rent_due"], mapping.decimal, tokens, currency)
     bad_rent = ~np.isnan(rent) & ((rent < 0) | (rent > p["max_monthly_rent"]))
     rent_why = np.where(bad_rent, f"rent outside 0 to {p['max_monthly_rent']}", rent_why)
     problems.append((pd.notna(rent_why), "rent_due", rent_why))
@@ -531,7 +536,6 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
     landlord = data.landlord
     codes: dict[str, int] = {}
     required = schema.required_fields("rent_accounts")
-    optional = sorted(schema.loaded_fields("rent_accounts") - required)
     parts: dict[str, list[np.ndarray]] = {"code": [], "month": [], "rent": [], "arrears": [], "row": []}
     files: list[FileAccount] = []
     for file_no, src in enumerate(data.panel):
@@ -544,14 +548,13 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
                 data.panel_rejects.append(_reject_frame(landlord.id, "rent_accounts", src.name, malformed))
                 for item in malformed:
                     tally.add(None, item["reason"], 1)
-            kept, rejects = _panel_batch(batch, src, config, tokens, pseudo, tenancy_ids, codes)
+            filled: dict[str, int] = {}
+            kept, rejects = _panel_batch(batch, src, config, tokens, pseudo, tenancy_ids, codes, filled)
             if len(rejects):
                 data.panel_rejects.append(rejects[REJECT_COLUMNS])
                 account.rejected += rejects["row"].nunique()
                 _tally_panel(tally, rejects, batch)
-            for name in optional:     # required fields: the rows are the cells
-                text = pc.utf8_trim_whitespace(batch[name])
-                tally.filled[name] += int(pc.sum(pc.greater(pc.utf8_length(text), 0)).as_py() or 0)
+            tally.filled.update({k: tally.filled[k] + v for k, v in filled.items()})   # optional fields
             account.kept += len(kept["row"])    # before repeated months are merged
             # file number in the high bits: rows of a later file sort after an earlier one's
             kept["row"] = kept["row"] + (file_no << 40)
@@ -851,11 +854,12 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
 
 
 class _Shape(dict):
-    """str.translate table: letters to a/A, digits to 9, anything else kept."""
+    """str.translate table: letters to a/A, digits to 9, control characters to �, anything else kept."""
 
     def __missing__(self, code: int) -> str:
         ch = chr(code)
-        out = ("A" if ch.isupper() else "a") if ch.isalpha() else "9" if ch.isdigit() else ch
+        out = (("A" if ch.isupper() else "a") if ch.isalpha() else "9" if ch.isdigit()
+               else "\ufffd" if nz.control_problem(ch) else ch)   # a NUL byte shows as �
         self[code] = out
         return out
 

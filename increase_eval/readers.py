@@ -366,23 +366,28 @@ def _clean(src: Source, table: pa.Table, rows: np.ndarray, records: _Records) ->
     drop = np.zeros(table.num_rows, dtype=bool)
     if src.trailing_field:
         extra = table.column(f"c{len(src.headers)}")
-        filled = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(extra)), 0).to_numpy(zero_copy_only=False)
+        filled = pc.invert(pc.or_(pc.equal(pc.binary_length(extra), 0), pc.utf8_is_space(extra)))
+        filled = filled.to_numpy(zero_copy_only=False)
         for row in rows[filled]:
             rejects.append({"row": int(row), "column": None, "value": None,
                             "reason": f"row has {len(src.headers) + 1} fields, expected {len(src.headers)} "
                                       f"(a stray '{src.mapping.delimiter}' or quote?)"})
         drop |= filled
-    empty = None
+    # rows whose loaded fields are all empty: found column by column among the rows still
+    # in question, so that a file with none costs one length check of one column
+    candidates = np.flatnonzero(~drop)
     for i in dict.fromkeys(src.positions.values()):
+        if not len(candidates):
+            break
         col = table.column(f"c{i}")
-        this = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(col)), 0)
-        empty = this if empty is None else pc.and_(empty, this)
-    if empty is not None:
-        candidates = np.flatnonzero(empty.to_numpy(zero_copy_only=False) & ~drop)
-        if len(candidates):
-            blank = candidates[records.blank(rows[candidates])]
-            drop[blank] = True
-            src.blank_rows += len(blank)
+        if len(candidates) < table.num_rows:
+            col = col.take(pa.array(candidates))
+        empty = pc.or_(pc.equal(pc.binary_length(col), 0), pc.utf8_is_space(col))
+        candidates = candidates[empty.to_numpy(zero_copy_only=False)]
+    if len(candidates):
+        blank = candidates[records.blank(rows[candidates])]
+        drop[blank] = True
+        src.blank_rows += len(blank)
     if drop.any():
         table = table.filter(pa.array(~drop))
         rows = rows[~drop]
@@ -560,7 +565,11 @@ def _uncalculated_formulas(src: Source, sheet: str) -> set[tuple[int, int]]:
     """Cells of the sheet holding a formula with no calculated value: a workbook written
     by a program that does not compute formulas (a script, some exports) stores only the
     formula, and every reader (calamine included) sees a blank. Excel or LibreOffice
-    store the values when they save the file. Returns 0-based (row, column) pairs."""
+    store the values when they save the file. A formula whose stored result is an empty
+    text (t="str", as Excel writes =IF(A2="";"";A2)) was calculated. A workbook marked
+    to be fully recalculated when opened (fullCalcOnLoad, which such programs set, some
+    storing 0 as every formula's value) has no formula value to trust. Returns 0-based
+    (row, column) pairs."""
     import posixpath
     import zipfile
     from xml.etree import ElementTree
@@ -568,6 +577,7 @@ def _uncalculated_formulas(src: Source, sheet: str) -> set[tuple[int, int]]:
     try:
         with zipfile.ZipFile(src.path) as z:
             book = ElementTree.fromstring(z.read("xl/workbook.xml"))
+            stale = any(_local(e.tag) == "calcPr" and e.get("fullCalcOnLoad") in ("1", "true") for e in book.iter())
             rid = next((e.get(_REL) or e.get("r:id") for e in book.iter() if _local(e.tag) == "sheet"
                         and e.get("name") == sheet), None)
             rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
@@ -584,6 +594,7 @@ def _uncalculated_formulas(src: Source, sheet: str) -> set[tuple[int, int]]:
     found: set[tuple[int, int]] = set()
     row, col = -1, -1
     cell_has_f = cell_has_v = False
+    text_result = False
     for event, e in ElementTree.iterparse(io.BytesIO(data), events=("start", "end")):
         name = _local(e.tag)
         if event == "start":
@@ -594,13 +605,14 @@ def _uncalculated_formulas(src: Source, sheet: str) -> set[tuple[int, int]]:
                 ref = e.get("r")
                 col = _column_index(ref) if ref else col + 1
                 cell_has_f = cell_has_v = False
+                text_result = e.get("t") == "str"
             continue
         if name == "f":
             cell_has_f = True
-        elif name in ("v", "is"):
-            cell_has_v = cell_has_v or bool((e.text or "").strip()) or len(e) > 0
+        elif name == "v":
+            cell_has_v = cell_has_v or bool(e.text) or text_result
         elif name == "c":
-            if cell_has_f and not cell_has_v:
+            if cell_has_f and (stale or not cell_has_v):
                 found.add((row, col))
             e.clear()
         elif name == "row":

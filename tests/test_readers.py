@@ -264,3 +264,36 @@ def test_xlsx_formulas_never_calculated_reject_their_rows_saying_so(tmp_path):
     assert frame["participant_ref"].tolist() == ["A1"]
     assert [(m["row"], m["column"]) for m in malformed] == [(3, "Date"), (4, "Durée"), (5, "Durée")]
     assert all("formula that was never calculated" in m["reason"] and "save it" in m["reason"] for m in malformed)
+
+
+def _patch_xlsx(path: Path, replace: list) -> None:
+    """Rewrite parts of a saved workbook, as another program would have written them."""
+    import zipfile
+
+    data = {}
+    with zipfile.ZipFile(path) as z:
+        for item in z.infolist():
+            data[item.filename] = z.read(item.filename)
+    for part, old, new in replace:
+        assert old in data[part], (part, old)
+        data[part] = data[part].replace(old, new)
+    with zipfile.ZipFile(path, "w") as z:
+        for name, content in data.items():
+            z.writestr(name, content)
+
+
+def test_xlsx_formulas_with_stored_values_are_read_and_a_recalculate_on_load_workbook_is_not_trusted(tmp_path):
+    path = tmp_path / "s.xlsx"
+    _xlsx(path, [["Réf", "Date", "Durée"], ["A1", "01/02/2020", "=1+1"], ["A2", "=IF(1,\"\",\"x\")", 3]])
+    sheet, book = "xl/worksheets/sheet1.xml", "xl/workbook.xml"
+    # as Excel saves it: the values stored (an empty text result as t="str"), no recalculation asked
+    _patch_xlsx(path, replace=[(sheet, b'<c r="C2"><f>1+1</f><v /></c>', b'<c r="C2"><f>1+1</f><v>2</v></c>'),
+                               (sheet, b'<c r="B3"><f>IF(1,"","x")</f><v /></c>',
+                                b'<c r="B3" t="str"><f>IF(1,"","x")</f><v></v></c>'),
+                               (book, b' fullCalcOnLoad="1"', b"")])
+    frame, malformed = read(tmp_path, None, path="s.xlsx", format="xlsx")
+    assert malformed == [] and frame["duration"].tolist() == ["2", "3"] and frame["session_date"].tolist()[1] == ""
+    # a program that stores 0 for every formula and asks for a full recalculation on load
+    _patch_xlsx(path, replace=[(book, b"<calcPr ", b'<calcPr fullCalcOnLoad="1" ')])
+    frame, malformed = read(tmp_path, None, path="s.xlsx", format="xlsx")
+    assert [(m["row"], m["column"]) for m in malformed] == [(2, "Durée"), (3, "Date")]

@@ -67,6 +67,9 @@ CASES = {
     "same_person_folded": ("same_person_folded.csv", (4, 4, 0), []),
     "trailing_delimiter": ("trailing_delimiter.csv", (3, 3, 0), []),
     "delimiter_only_rows": ("delimiter_only_rows.csv", (4, 3, 1), [(9, "Date of birth", "not a date")]),
+    "rows_other_delimiter": ("rows_other_delimiter.csv", ["participants.csv: 24 of 24 rows rejected as 'row has a "
+                                                          "different number of fields than the header'",
+                                                          "check the delimiter (the mapping says ',')"], []),
     "header_row_35": ("header_row_35.csv", (3, 3, 0), []),
     "header_repeated": ("header_repeated.csv", ["column 'Ref'", "appears 3001 times", "and 2996 more",
                                                 "expected it once"], []),

@@ -23,6 +23,8 @@ def w(name: str, lines: list[str], enc: str = "utf-8", bom: bool = False) -> Non
 
 
 def main() -> None:
+    people = ["Ada", "Ben", "Cal", "Dee", "Eli", "Flo", "Gus", "Hal", "Ida", "Jon", "Kim", "Lou", "Max", "Ned",
+              "Oli", "Pam", "Quin", "Roy", "Sal", "Tom", "Una", "Val", "Wyn", "Xia"]
     w("base_participants.csv", GOOD)
     w("base_sessions.csv", ["Ref,Date,Minutes", "C1,20/03/2019,60", "C3,12/02/2020,45"])
     (HERE / "empty.csv").write_bytes(b"")
@@ -98,13 +100,14 @@ def main() -> None:
     # rows of delimiters only and empty lines are blank, not records; row numbers stay right
     w("delimiter_only_rows.csv", [H, GOOD[1], ",,,,,,,,", GOOD[2], "", ",,,,,,,,", GOOD[3], ",,,,",
                                   "C4,Dan,Trial,31/02/1990,Harbour,M,N,01/06/2020,"])
+    # a header split on ',' above rows split on ';': every row malformed, one file-level line
+    w("rows_other_delimiter.csv", [H] + [f"W{i};{name};Split;01/01/1983;Harbour;F;N;01/03/2020;"
+                                         for i, name in enumerate(people)])
     # a header further down than the first 31 lines
     w("header_row_35.csv", [f"Harbour Homes export, note {i}" for i in range(1, 35)] + GOOD)
     # one header repeated thousands of times: the message stays one short line
     w("header_repeated.csv", [H + ",Ref" * 3000] + [line + ",X" * 3000 for line in GOOD[1:]])
     # most dates written mm/dd/yyyy while the mapping says dd/mm/yyyy: one file-level line
-    people = ["Ada", "Ben", "Cal", "Dee", "Eli", "Flo", "Gus", "Hal", "Ida", "Jon", "Kim", "Lou", "Max", "Ned",
-              "Oli", "Pam", "Quin", "Roy", "Sal", "Tom", "Una", "Val", "Wyn", "Xia"]
     w("us_dates.csv", [H] + [f"U{i},{name},Trial,01/01/1980,Harbour,F,N,03/{13 + i % 15}/2020,"
                              for i, name in enumerate(people)])
     # an optional column whose few values are mostly mm/dd/yyyy: also one file-level line

@@ -97,8 +97,11 @@ def by_distinct(values: pd.Series, rule: Callable[[str], Parsed], tokens: Tokens
     codes, uniques = pd.factorize(values.astype("string").fillna(""), sort=False)
     parsed: list[object] = []
     problems: list[str | None] = []
-    for raw in np.asarray(uniques, dtype=object):
-        damaged = control_problem(raw)
+    distinct = np.asarray(uniques, dtype=object)
+    # one search over all the distinct values: a control character is rare
+    suspect = _CONTROL.search("".join(distinct)) is not None
+    for raw in distinct:
+        damaged = control_problem(raw) if suspect else None
         kind = "damaged" if damaged else tokens.classify(raw)
         if kind == "damaged":
             parsed.append(None)
@@ -221,12 +224,14 @@ def dates(values: pd.Series, formats: Iterable[str], tokens: Tokens, month: bool
     fast(text)
     if todo.any():
         # a time of day after the date: only the cells the formats refused are looked at
-        rest = text[todo]
-        bare = rest.str.replace(TIME_PATTERN, "", regex=True)
-        if (bare != rest).fillna(False).any():
-            column = text.copy()
-            column[todo] = bare.to_numpy()
-            fast(column)
+        timed = todo & text.str.contains(":", regex=False).fillna(False).to_numpy()
+        if timed.any():
+            rest = text[timed]
+            bare = rest.str.replace(TIME_PATTERN, "", regex=True)
+            if (bare != rest).fillna(False).any():
+                column = text.copy()
+                column[timed] = bare.to_numpy()
+                fast(column)
     why = np.full(len(values), None, dtype=object)
     if todo.any():
         rule = (lambda t: parse_month(t, formats)) if month else (lambda t: parse_date(t, formats))

@@ -291,6 +291,8 @@ def _check_references(data: LandlordData) -> None:
     for table in CHILD_KEYS:
         for src, rows in data.tables.get(table, []):
             account = data.accounts[f"{table}/{src.name}"]
+            if account.rows_in < diagnose.MIN_ROWS:
+                continue
             ref = rows.frame["participant_ref"]
             unknown = int((rows.kept & ref.notna() & ~frames.isin(ref, refs)).sum())
             tally = diagnose.Tally()
@@ -394,13 +396,18 @@ def _merge_repeats(items: list[tuple[readers.Source, Rows]], keys: list[str]) ->
     """Merge exact repeats across all files of one table (a glob may match an export and
     its copy, or two overlapping extracts): the first, in file name order, is kept; each
     repeat counts as merged in the file it came from."""
+    if len(items) == 1:   # most tables: one file
+        rows = items[0][1]
+        live = rows.frame.loc[rows.kept, keys]
+        rows.merge(live.index[live.duplicated(keys)])
+        return
     parts = []
     for file_no, (_, rows) in enumerate(items):
         live = rows.frame.loc[rows.kept, keys]
         parts.append(live.assign(_file=file_no, _index=live.index))
     if not parts:
         return
-    every = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    every = pd.concat(parts, ignore_index=True)
     repeats = every[every.duplicated(keys)]
     for file_no, group in repeats.groupby("_file"):
         items[int(file_no)][1].merge(group["_index"].to_numpy())

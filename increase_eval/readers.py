@@ -150,7 +150,8 @@ def _header_index(src: Source, rows: list[list[str]]) -> int:
 
 # --- CSV -----------------------------------------------------------------------------
 
-HEAD_BYTES = 256 * 1024        # sniffed at first; more is read when the header lies deeper
+HEAD_BYTES = 256 * 1024        # sniffed at first; more is read when the header lies deeper,
+MAX_HEAD_BYTES = 32 << 20      # up to this (a file without line breaks is not read whole)
 SINGLE_BYTE = ("cp125", "iso8859", "latin", "cp850", "cp437", "mac-")
 
 
@@ -166,7 +167,7 @@ def _read_head(src: Source, lines_needed: int) -> tuple[bytes, bool]:
     whether that is the whole file."""
     with open(src.path, "rb") as fh:
         head = fh.read(HEAD_BYTES)
-        while head.count(b"\n") < lines_needed:
+        while head.count(b"\n") < lines_needed and len(head) < MAX_HEAD_BYTES:
             more = fh.read(max(HEAD_BYTES, len(head)))
             if not more:
                 return head, True
@@ -253,8 +254,10 @@ def _open_csv_head(src: Source) -> list[list[str]]:
         if whole or exc.start < len(head) - 4:   # not just a character cut at the end of the sample
             raise src.problem(_encoding_message(src, head, exc.start)) from None
         text = head[: exc.start].decode(encoding if encoding != "utf-8-sig" else "utf-8")
-    lines = text.splitlines()
-    if not whole and lines:
+    # lines end at CR, LF or CRLF only: str.splitlines would also cut at a form feed or
+    # U+0085 inside a value
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines and (not whole or lines[-1] == ""):
         lines = lines[:-1]                       # the last line read may be cut short
     return [row for row in csv.reader(lines[:needed], delimiter=src.mapping.delimiter)]
 

@@ -243,6 +243,22 @@ def test_any_number_written_with_the_mapping_decimal_reads_back(x, decimal):
     assert problem is None and value == pytest.approx(x)
 
 
+@given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False).map(lambda x: round(x, 2)),
+       st.sampled_from([".", ","]), st.sampled_from(["mark", " "]))
+def test_any_number_with_thousands_separators_that_fit_the_mark_reads_back_and_never_with_the_other_mark(
+        x, decimal, thousands):
+    text = f"{x:,.2f}"                                    # 1,234,567.89
+    if thousands == " ":
+        text = text.replace(",", " ")
+    if decimal == ",":
+        text = text.translate(str.maketrans(",.", ".,"))  # 1.234.567,89
+    value, problem = nz.number_rule(decimal)(text)
+    assert problem is None and value == pytest.approx(x)
+    other = "," if decimal == "." else "."
+    value, problem = nz.number_rule(other)(text)          # read with the other mark: refused, or the same number
+    assert (value is None and problem.startswith(f"uses '{decimal}' as decimal mark")) or value == pytest.approx(x)
+
+
 @given(st.text(max_size=15))
 def test_number_rule_never_raises(text):
     value, problem = nz.number_rule(",")(text)

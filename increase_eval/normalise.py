@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 EXCEL_EPOCH = date(1899, 12, 30)
 # Serial numbers Excel gives dates from 1927 to 2064: wide, yet no plausible count or
@@ -43,6 +45,16 @@ def fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", str(text))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return _PUNCT.sub(" ", text.casefold().translate(_LETTERS)).strip()
+
+
+def _any_control(values) -> bool:
+    """Whether any of these strings holds a control character: one vectorised search, as
+    a control character is rare (the per-value reason is then worked out value by value)."""
+    try:
+        array = pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return True
+    return bool(len(array)) and bool(pc.any(pc.match_substring_regex(array, _CONTROL.pattern)).as_py())
 
 
 def control_problem(text: str) -> str | None:
@@ -98,8 +110,7 @@ def by_distinct(values: pd.Series, rule: Callable[[str], Parsed], tokens: Tokens
     parsed: list[object] = []
     problems: list[str | None] = []
     distinct = np.asarray(uniques, dtype=object)
-    # one search over all the distinct values: a control character is rare
-    suspect = _CONTROL.search("".join(distinct)) is not None
+    suspect = _any_control(uniques)
     for raw in distinct:
         damaged = control_problem(raw) if suspect else None
         kind = "damaged" if damaged else tokens.classify(raw)

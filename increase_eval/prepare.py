@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -246,10 +247,11 @@ def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.T
             rows.malformed = malformed
             raw = frame.reset_index(drop=True)
             _check(rows, raw, src, table, config, problems)
-            problem = diagnose.problem(landlord.id, src.name, _tally(rows, raw, mapping, account.rows_in),
-                                       mapping.columns, _kinds(table), mapping)
-            if problem is not None:
-                raise problem
+            if sum(map(len, rows.rejects)) + len(rows.malformed) > diagnose.MIN_ROWS // 2:   # else nothing to see
+                problem = diagnose.problem(landlord.id, src.name, _tally(rows, raw, mapping, account.rows_in),
+                                           mapping.columns, _kinds(table), mapping)
+                if problem is not None:
+                    raise problem
             data.tables.setdefault(table, []).append((src, rows))
             data.accounts[f"{table}/{src.name}"] = account
     _check_references(data)
@@ -287,7 +289,7 @@ def _check_references(data: LandlordData) -> None:
     known = [rows.frame["participant_ref"] for _, rows in data.tables.get("participants", [])]
     if not known:
         return
-    refs = pd.concat(known, ignore_index=True).dropna().unique()
+    refs = pd.Index(pd.concat(known, ignore_index=True).dropna().unique())
     for table in CHILD_KEYS:
         for src, rows in data.tables.get(table, []):
             account = data.accounts[f"{table}/{src.name}"]
@@ -598,10 +600,15 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
 
 
 def _tally_panel(tally: diagnose.Tally, rejects: pd.DataFrame, batch: dict) -> None:
-    """Count one batch's rejects per field and reason: a few operations per reason, not per row."""
-    for (name, reason), group in rejects.groupby(["field", "reason"], sort=False):
-        tally.add(name, reason, len(group), group["value"].iloc[: diagnose.SAMPLE].tolist()
-                  if tally.rejected[(name, reason)] == 0 else None)
+    """Count one batch's rejects per field and reason (a batch has few); a reason seen for
+    the first time keeps a sample of its values for the diagnosis."""
+    counts = Counter(zip(rejects["field"].to_numpy(dtype=object), rejects["reason"].to_numpy(dtype=object)))
+    for (name, reason), n in counts.items():
+        values = None
+        if tally.rejected[(name, reason)] == 0:
+            mine = rejects[(rejects["field"] == name) & (rejects["reason"] == reason)]
+            values = mine["value"].iloc[: diagnose.SAMPLE].tolist()
+        tally.add(name, reason, n, values)
 
 
 def _reject_frame(landlord: str, table: str, file: str, items: list[dict]) -> pd.DataFrame:

@@ -235,7 +235,8 @@ def dates(values: pd.Series, formats: Iterable[str], tokens: Tokens, month: bool
     fast(text)
     if todo.any():
         # a time of day after the date: only the cells the formats refused are looked at
-        timed = todo & text.str.contains(":", regex=False).fillna(False).to_numpy()
+        timed = todo.copy()
+        timed[todo] = text[todo].str.contains(":", regex=False).fillna(False).to_numpy()
         if timed.any():
             rest = text[timed]
             bare = rest.str.replace(TIME_PATTERN, "", regex=True)

@@ -23,10 +23,19 @@ class FileProblem(UserError):
     expected.
     """
 
+    MAX_LENGTH = 300   # one line a person reads: never a list that grows with the file
+
     def __init__(self, landlord: str, file: str, problem: str, column: str | None = None):
-        self.landlord, self.file, self.column, self.problem = landlord, file, column, problem
+        file, column = _cut(file, 80), (_cut(column, 60) if column else column)
         where = f"{landlord}: {file}" + (f", column '{column}'" if column else "")
+        problem = _cut(problem, max(120, self.MAX_LENGTH - len(where) - 2))
+        self.landlord, self.file, self.column, self.problem = landlord, file, column, problem
         super().__init__(f"{where}: {problem}")
 
     def __reduce__(self):   # travels back from a worker process intact
         return FileProblem, (self.landlord, self.file, self.problem, self.column)
+
+
+def _cut(text: str, length: int) -> str:
+    text = " ".join(str(text).split())   # one line
+    return text if len(text) <= length else text[: length - 1] + "…"

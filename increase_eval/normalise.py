@@ -18,6 +18,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 EXCEL_EPOCH = date(1899, 12, 30)
 # Serial numbers Excel gives dates from 1927 to 2064: wide, yet no plausible count or
@@ -27,14 +29,42 @@ EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2100, 12, 31)
 
 _SPACES = re.compile(r"\s+")
 _DIGIT = re.compile(r"\d")
-_PUNCT = re.compile(r"[\s_\-'’.,;:/()&+]+")
+_PUNCT = re.compile(r"[\s_\-'’‘ʼ`´‐‑‒–—.,;:/()&+]+")
+# Letters that Unicode does not decompose into a base letter and an accent, folded the
+# way people type them without the accent (after lower-casing): 'Yıldız' is 'YILDIZ',
+# 'Œuvre' is 'oeuvre', 'Łukasz' is 'Lukasz'. ß is 'ss' through casefold.
+_LETTERS = str.maketrans({"ı": "i", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe",
+                          "ħ": "h", "ŧ": "t", "ĸ": "k", "ŀ": "l", "ſ": "s"})
+# Control characters (C0 and C1, but tab and line breaks, which are spacing): a NUL byte
+# or an escape code in a reference or a name is damage, never part of the value
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def fold(text: str) -> str:
-    """Spelling-insensitive key: lower case, no accents, punctuation and spaces as one space."""
+    """Spelling-insensitive key: lower case, no accents (nor the letters that carry them
+    without decomposing: ı, ø, ł, đ, æ, œ...), punctuation and spaces as one space."""
     text = unicodedata.normalize("NFKD", str(text))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return _PUNCT.sub(" ", text.casefold()).strip()
+    return _PUNCT.sub(" ", text.casefold().translate(_LETTERS)).strip()
+
+
+def _any_control(values) -> bool:
+    """Whether any of these strings holds a control character: one vectorised search, as
+    a control character is rare (the per-value reason is then worked out value by value)."""
+    try:
+        array = pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return True
+    return bool(len(array)) and bool(pc.any(pc.match_substring_regex(array, _CONTROL.pattern)).as_py())
+
+
+def control_problem(text: str) -> str | None:
+    """The reason a value holding a control character is refused, or None."""
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    return "contains a NUL byte" if code == 0 else f"contains a control character (U+{code:04X})"
 
 
 class Tokens:
@@ -42,6 +72,8 @@ class Tokens:
 
     def __init__(self, missing: Iterable[str] = (), spreadsheet_errors: Iterable[str] = ()):
         missing = [str(t) for t in missing]
+        self._spec = (tuple(missing), tuple(str(t) for t in spreadsheet_errors))
+        self._names: Tokens | None = None
         self.missing = {fold(t) for t in missing} | {""}
         self.errors = {str(t).strip().casefold() for t in spreadsheet_errors}
         # folding is costly: skip it for values that cannot be a token (too long, or with
@@ -60,6 +92,15 @@ class Tokens:
             return None
         return "missing" if fold(stripped) in self.missing else None
 
+    def for_names(self) -> "Tokens":
+        """The vocabulary for names: 'Na', 'Nan', 'Null', 'None' and 'NA' are surnames and
+        first names, so only a blank cell is missing; a token that is a spreadsheet error
+        ('#N/A') stays one."""
+        if self._names is None:
+            missing, errors = self._spec
+            self._names = Tokens((), [*errors, *(t for t in missing if t.strip().startswith("#"))])
+        return self._names
+
 
 Parsed = tuple[object, str | None]
 
@@ -69,9 +110,15 @@ def by_distinct(values: pd.Series, rule: Callable[[str], Parsed], tokens: Tokens
     codes, uniques = pd.factorize(values.astype("string").fillna(""), sort=False)
     parsed: list[object] = []
     problems: list[str | None] = []
-    for raw in np.asarray(uniques, dtype=object):
-        kind = tokens.classify(raw)
-        if kind == "missing":
+    distinct = np.asarray(uniques, dtype=object)
+    suspect = _any_control(uniques)
+    for raw in distinct:
+        damaged = control_problem(raw) if suspect else None
+        kind = "damaged" if damaged else tokens.classify(raw)
+        if kind == "damaged":
+            parsed.append(None)
+            problems.append(damaged)
+        elif kind == "missing":
             parsed.append(None)
             problems.append(None)
         elif kind == "error":
@@ -91,32 +138,51 @@ def by_distinct(values: pd.Series, rule: Callable[[str], Parsed], tokens: Tokens
 
 # --- dates -----------------------------------------------------------------------------
 
+# A time of day after the date ('12/03/2020 14:05', ISO's 'T14:05:00Z' or '+01:00'): the
+# date is read as written, with no time-zone conversion (23:30+01:00 stays that day).
+_TIME = re.compile(r"(?:\s+|T)(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?"
+                   r"(?:\s*[AaPp]\.?[Mm]\.?)?\s*(?:Z|UTC|GMT|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$")
+TIME_PATTERN = _TIME.pattern
+
+
+def strip_time(text: str) -> str:
+    return _TIME.sub("", text)
+
+
 def _excel_serial(text: str) -> date | None:
+    """An Excel serial number; a fraction is a time of day, and the date is its integer part."""
     try:
         number = float(text.replace(",", "."))
     except ValueError:
         return None
-    if not (EXCEL_SERIAL_RANGE[0] <= number <= EXCEL_SERIAL_RANGE[1]) or number != int(number):
+    if not (EXCEL_SERIAL_RANGE[0] <= number < EXCEL_SERIAL_RANGE[1] + 1):
         return None
     return EXCEL_EPOCH + timedelta(days=int(number))
 
 
 def parse_date(text: str, formats: Iterable[str]) -> Parsed:
     """A calendar date in one of the mapping's formats, ISO (as spreadsheets give
-    typed cells), or an Excel serial number."""
+    typed cells), or an Excel serial number; a time of day after it is ignored."""
     return _parse_date(text, tuple(formats))
+
+
+def _strptime(text: str, formats: list[str]) -> date | None:
+    for fmt in formats:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
 
 
 @lru_cache(maxsize=1 << 16)   # the same dates recur across tables and files
 def _parse_date(text: str, formats: tuple[str, ...]) -> Parsed:
     candidates = list(formats) + ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
-    for fmt in candidates:
-        try:
-            value = datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-        break
-    else:
+    value = _strptime(text, candidates)
+    if value is None:
+        bare = strip_time(text)
+        value = _strptime(bare, candidates) if bare != text else None
+    if value is None:
         value = _excel_serial(text)
         if value is None:
             shown = " or ".join(dict.fromkeys(_human_format(f) for f in candidates[: len(list(formats)) or 1]))
@@ -154,15 +220,31 @@ def dates(values: pd.Series, formats: Iterable[str], tokens: Tokens, month: bool
     text = values.astype("string").str.strip()
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     todo = text.ne("").fillna(False).to_numpy()
-    for fmt in formats:
-        if not todo.any():
-            break
-        got = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-        if month:
-            got = got.dt.to_period("M").dt.to_timestamp()
-        ok = got.notna() & got.between(pd.Timestamp(EARLIEST_DATE), pd.Timestamp(LATEST_DATE))
-        out[ok[ok].index] = got[ok].astype("datetime64[ns]")
-        todo &= ~out.notna().to_numpy()
+
+    def fast(column: pd.Series) -> None:
+        nonlocal todo
+        for fmt in formats:
+            if not todo.any():
+                break
+            got = pd.to_datetime(column[todo], format=fmt, errors="coerce")
+            if month:
+                got = got.dt.to_period("M").dt.to_timestamp()
+            ok = got.notna() & got.between(pd.Timestamp(EARLIEST_DATE), pd.Timestamp(LATEST_DATE))
+            out[ok[ok].index] = got[ok].astype("datetime64[ns]")
+            todo &= ~out.notna().to_numpy()
+
+    fast(text)
+    if todo.any():
+        # a time of day after the date: only the cells the formats refused are looked at
+        timed = todo.copy()
+        timed[todo] = text[todo].str.contains(":", regex=False).fillna(False).to_numpy()
+        if timed.any():
+            rest = text[timed]
+            bare = rest.str.replace(TIME_PATTERN, "", regex=True)
+            if (bare != rest).fillna(False).any():
+                column = text.copy()
+                column[timed] = bare.to_numpy()
+                fast(column)
     why = np.full(len(values), None, dtype=object)
     if todo.any():
         rule = (lambda t: parse_month(t, formats)) if month else (lambda t: parse_date(t, formats))
@@ -218,22 +300,64 @@ def categories(values: pd.Series, spellings: Mapping[str, Iterable[str]], tokens
     return parsed.astype("string"), why
 
 
-_NUMBER_JUNK = re.compile(r"[\s\u00a0\u202f£€$]")
+# Currency signs and codes an amount may carry; they must be the landlord's currency.
+_CURRENCY_SIGNS = {"£": "GBP", "€": "EUR", "$": "USD"}
+_CURRENCY = re.compile(r"[£€$]|(?<![A-Za-z])(?:GBP|EUR|USD)(?![A-Za-z])", re.IGNORECASE)
+_MINUS = ("-", "\u2212")   # hyphen-minus, minus sign
 
 
-def number_rule(decimal: str = ".", integer: bool = False) -> Callable[[str], Parsed]:
+def number_pattern(decimal: str) -> str:
+    """A number written with `decimal` as its decimal mark, with or without thousands
+    separators (the other mark, or spaces) in groups of three: the only shapes read. A
+    first group never starts with 0 ('0,123' is a decimal, not 123)."""
+    d = re.escape(decimal)
+    groups = "|".join(rf"[1-9]\d{{0,2}}(?:{re.escape(sep)}\d{{3}})+" for sep in ("," if decimal == "." else ".", " "))
+    return rf"(?:\d+|{groups})(?:{d}\d*)?|{d}\d+|\d+(?:{d}\d+)?[eE][+-]?\d+"
+
+
+_SHAPES = {d: re.compile(number_pattern(d)) for d in ".,"}
+
+
+def _read_number(body: str, decimal: str) -> float | None:
+    if not _SHAPES[decimal].fullmatch(body):
+        return None
+    other = "," if decimal == "." else "."
+    return float(body.replace(other, "").replace(" ", "").replace(decimal, "."))
+
+
+def number_rule(decimal: str = ".", integer: bool = False, currency: str | None = None) -> Callable[[str], Parsed]:
+    """A number as the mapping declares it: decimal mark `decimal`, thousands separators
+    that fit it, a currency sign only if it is `currency` (when given), negative with a
+    minus or in brackets. A number shaped for the other decimal mark ('1.234,56' in a '.'
+    file, '12.50' in a ',' file) is refused with that reason, never read another way."""
+    other = "," if decimal == "." else "."
+    whole = "not a whole number" if integer else "not a number"
+
     def rule(text: str) -> Parsed:
-        t = _NUMBER_JUNK.sub("", text)
+        t = _SPACES.sub(" ", text).strip()
+        signs = {_CURRENCY_SIGNS.get(m, m.upper()) for m in _CURRENCY.findall(t)}
+        if signs:
+            if len(signs) > 1:
+                return None, "amount with more than one currency"
+            [sign] = signs
+            if currency and sign != currency:
+                return None, f"amount in {sign} but the landlord's currency is {currency}"
+            t = _CURRENCY.sub("", t).strip()
         negative = t.startswith("(") and t.endswith(")")
-        t = t.strip("()")
-        if decimal == ",":
-            t = t.replace(".", "").replace(",", ".")
-        else:
-            t = t.replace(",", "")
-        try:
-            value = float(t)
-        except ValueError:
-            return None, "not a number" if not integer else "not a whole number"
+        if negative:
+            t = t[1:-1].strip()
+        if t[:1] in _MINUS or t[:1] == "+":
+            if negative:   # '(-5)': brackets and a sign, read two ways
+                return None, whole
+            negative = t[:1] in _MINUS
+            t = t[1:].strip()
+        value = _read_number(t, decimal)
+        if value is None:
+            if _read_number(t, other) is not None:
+                return None, f"uses '{other}' as decimal mark but the mapping says '{decimal}'"
+            if t.casefold() in ("inf", "infinity", "nan"):
+                return None, "not a finite number"
+            return None, whole
         if not np.isfinite(value):
             return None, "not a finite number"
         value = -value if negative else value
@@ -241,18 +365,31 @@ def number_rule(decimal: str = ".", integer: bool = False) -> Callable[[str], Pa
             if value != int(value):
                 return None, "not a whole number"
             return int(value), None
-        return value, None
+        return value + 0.0, None
 
     return rule
 
 
-def numbers(values: pd.Series, tokens: Tokens, decimal: str = ".", integer: bool = False):
+def fast_number_pattern(decimal: str) -> str:
+    """The plain shapes most cells have (an optional minus, digits, thousands in the other
+    mark, a decimal part), read without the per-value rule; anchored, for arrow too."""
+    d = re.escape(decimal)
+    sep = re.escape("," if decimal == "." else ".")
+    return rf"^-?(?:\d+|[1-9]\d{{0,2}}(?:{sep}\d{{3}})+)(?:{d}\d+)?$"
+
+
+def numbers(values: pd.Series, tokens: Tokens, decimal: str = ".", integer: bool = False,
+            currency: str | None = None):
     """Vectorised for plain numbers (most cells of a rent panel); the per-value rule sees
-    only what that cannot read: blanks, tokens, currency signs, brackets, junk."""
+    only what that cannot read: blanks, tokens, currency signs, brackets, spaces, junk,
+    and numbers shaped for the other decimal mark."""
     text = values.astype("string").str.strip()
-    plain = (text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False) if decimal == ","
-             else text.str.replace(",", "", regex=False))
-    fast = pd.to_numeric(plain.where(plain.str.fullmatch(r"-?\d+(\.\d+)?")), errors="coerce").astype("Float64")
+    other = "," if decimal == "." else "."
+    plain = text.where(text.str.fullmatch(fast_number_pattern(decimal)).fillna(False))
+    plain = plain.str.replace(other, "", regex=False)
+    if decimal == ",":
+        plain = plain.str.replace(",", ".", regex=False)
+    fast = pd.to_numeric(plain, errors="coerce").astype("Float64")
     if integer:
         fast = fast.where(fast.round() == fast)
     slow = fast.isna().to_numpy()
@@ -260,7 +397,7 @@ def numbers(values: pd.Series, tokens: Tokens, decimal: str = ".", integer: bool
     out = fast.astype(dtype)
     why = np.full(len(values), None, dtype=object)
     if slow.any():
-        parsed, slow_why = by_distinct(values[slow], number_rule(decimal, integer), tokens)
+        parsed, slow_why = by_distinct(values[slow], number_rule(decimal, integer, currency), tokens)
         out[slow] = parsed.astype(dtype)
         why[slow] = slow_why.to_numpy(dtype=object)
     return out, pd.Series(why, index=values.index, dtype=object)
@@ -278,6 +415,24 @@ def text_rule(max_length: int) -> Callable[[str], Parsed]:
 
 def texts(values: pd.Series, tokens: Tokens, max_length: int = 200):
     parsed, why = by_distinct(values, text_rule(max_length), tokens)
+    return parsed.astype("string"), why
+
+
+def name_rule(max_length: int) -> Callable[[str], Parsed]:
+    """A first or last name: text with at least one letter ('?' names nobody)."""
+    text = text_rule(max_length)
+
+    def rule(raw: str) -> Parsed:
+        if not any(ch.isalpha() for ch in raw):
+            return None, "not a name (no letter)"
+        return text(raw)
+
+    return rule
+
+
+def names(values: pd.Series, tokens: Tokens, max_length: int = 200):
+    """Names, with `tokens.for_names()`: 'Null' and 'Na' are people's names, not blanks."""
+    parsed, why = by_distinct(values, name_rule(max_length), tokens.for_names())
     return parsed.astype("string"), why
 
 
@@ -317,7 +472,7 @@ def duration_forms(unit: str) -> str:
     return f"a number of {unit}, 1h30, 1 h 30, 90 min, 2 heures, 1:30 or 01:30:00"
 
 
-def duration_rule(unit: str = "minutes", decimal: str = ".") -> Callable[[str], Parsed]:
+def duration_rule(unit: str = "minutes", decimal: str = ".", currency: str | None = None) -> Callable[[str], Parsed]:
     """A session length, in minutes. Plain numbers are in the mapping's unit (minutes or
     hours, with its decimal mark); a value that says its unit is read in it: `1h30`,
     `1 h 30`, `1h30min`, `90 min`, `90mn`, `2 heures`, `1,5 h`, and `h:mm[:ss]` as Excel
@@ -326,6 +481,7 @@ def duration_rule(unit: str = "minutes", decimal: str = ".") -> Callable[[str], 
     patterns = _duration_patterns(decimal)
     forms = duration_forms(unit)
     per_unit = 60.0 if unit == "hours" else 1.0
+    plain_number = number_rule(decimal, currency=currency)   # a number, by the rules of numbers
 
     def number(text: str) -> float:
         return float(text.replace(decimal, "."))
@@ -346,14 +502,20 @@ def duration_rule(unit: str = "minutes", decimal: str = ".") -> Callable[[str], 
             if int(m) > 59 or s > 59:
                 return None, f"ambiguous duration (expected {forms}, with minutes and seconds below 60)"
             return int(h) * 60 + int(m) + s / 60, None
+        value, why = plain_number(text)
+        if why is None:                       # thousands separators that fit the mark
+            return value * per_unit, None
+        if why.startswith(("uses '", "amount in ")):   # the other decimal mark, another currency
+            return None, why
         return None, f"not a duration (expected {forms})"
 
     return rule
 
 
-def durations(values: pd.Series, tokens: Tokens, unit: str = "minutes", decimal: str = "."):
+def durations(values: pd.Series, tokens: Tokens, unit: str = "minutes", decimal: str = ".",
+              currency: str | None = None):
     """Session lengths in minutes (see duration_rule), rule applied to distinct values."""
-    parsed, why = by_distinct(values, duration_rule(unit, decimal), tokens)
+    parsed, why = by_distinct(values, duration_rule(unit, decimal, currency), tokens)
     return parsed.astype("Float64"), why
 
 

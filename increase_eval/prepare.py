@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -26,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import __version__, frames, normalise as nz, readers, schema, store
+from . import __version__, diagnose, frames, normalise as nz, readers, schema, store
 from .config import SYNTHETIC_MARKER, Config, ConfigError, FileMapping, Landlord
 from .errors import FileProblem, UserError
 from .pseudonymise import Pseudonymiser, load_or_create
@@ -58,6 +60,8 @@ class FileAccount:
     kept: int = 0
     rejected: int = 0
     merged: int = 0
+    blank_rows: int = 0      # rows holding nothing (';;;;', empty lines, blank sheet rows): not records,
+                             # so not in rows_in
     ignored_columns: list[str] = field(default_factory=list)
     absent_optional_columns: list[str] = field(default_factory=list)
 
@@ -181,6 +185,8 @@ def parse(frame: pd.DataFrame, table: str, mapping: FileMapping, landlord: Landl
         raw = frame[name] if name in frame else pd.Series([""] * len(frame), index=frame.index, dtype="string")
         if f.kind == "ref":
             values, why = nz.refs(raw, tokens)
+        elif f.kind == "text" and f.identifier:   # a name: 'Null' and 'Na' are people's names
+            values, why = nz.names(raw, tokens, max_text)
         elif f.kind == "text":
             values, why = nz.texts(raw, tokens, max_text)
         elif f.kind == "date":
@@ -197,9 +203,11 @@ def parse(frame: pd.DataFrame, table: str, mapping: FileMapping, landlord: Landl
             why = why.map(lambda r: None if r is None else f"unknown neighbourhood of {landlord.name}",
                           na_action="ignore")
         elif f.kind in ("int", "number"):
-            values, why = nz.numbers(raw, tokens, mapping.decimal, integer=f.kind == "int")
+            values, why = nz.numbers(raw, tokens, mapping.decimal, integer=f.kind == "int",
+                                     currency=landlord.currency)
         elif f.kind == "duration":
-            values, why = nz.durations(raw, tokens, mapping.units.get("duration", "minutes"), mapping.decimal)
+            values, why = nz.durations(raw, tokens, mapping.units.get("duration", "minutes"), mapping.decimal,
+                                       currency=landlord.currency)
         else:  # pragma: no cover - FIELDS is code
             raise AssertionError(f.kind)
         if name in required:
@@ -275,7 +283,7 @@ def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.T
                 continue
             frame, malformed = readers.read(src, required_columns(table, mapping))
             account = FileAccount(landlord.id, table, src.name, src.sha256(), rows_in=len(frame) + len(malformed),
-                                  ignored_columns=src.ignored,
+                                  blank_rows=src.blank_rows, ignored_columns=src.ignored,
                                   absent_optional_columns=[mapping.columns[c] for c in src.absent_optional])
             skip, skipped = readers.skipped_rows(frame, src)
             if skipped:   # not records: rejected as such, never parsed
@@ -284,11 +292,18 @@ def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.T
             parsed, problems = parse(frame, table, mapping, landlord, config, tokens, required, src.absent_optional)
             rows = Rows(parsed.reset_index(drop=True))
             rows.malformed, rows.skipped = malformed, skipped
-            _check(rows, frame.reset_index(drop=True), src, table, config, problems)
+            raw = frame.reset_index(drop=True)
+            _check(rows, raw, src, table, config, problems)
             if table == "business_checks":
                 _follow_up_rows(rows, mapping)
+            if sum(map(len, rows.rejects)) + len(rows.malformed) > diagnose.MIN_ROWS // 2:   # else nothing to see
+                problem = diagnose.problem(landlord.id, src.name, _tally(rows, raw, mapping, account.rows_in),
+                                           mapping.columns, _kinds(table), mapping)
+                if problem is not None:
+                    raise problem
             data.tables.setdefault(table, []).append((src, rows))
             data.accounts[f"{table}/{src.name}"] = account
+    _check_references(data)
     return data
 
 
@@ -340,6 +355,53 @@ def _horizons_need_a_creation(batches: list[LandlordData]) -> None:
             rows.reject(f.index[orphan], src.mapping.columns[horizons[0]],
                         "still-trading flag without a business creation for this participant (expected a "
                         "business outcome to date it from)", horizons[0])
+
+
+def _kinds(table: str) -> dict[str, str]:
+    return {name: f.kind for name, f in FIELDS[table].items()}
+
+
+def _tally(rows: Rows, raw: pd.DataFrame, mapping: FileMapping, rows_in: int) -> diagnose.Tally:
+    """Rows rejected per field and reason in one file, for the file-level diagnosis."""
+    tally = diagnose.Tally()
+    tally.rows_in = rows_in
+    field_of = {header: name for name, header in mapping.columns.items()}
+    for item in rows.malformed:
+        name = field_of.get(item["column"]) if item.get("column") else None
+        tally.add(name, item["reason"], 1)
+    if rows.rejects:
+        found = pd.concat(rows.rejects, ignore_index=True)
+        for (name, reason), group in found.groupby(["field", "reason"], sort=False, dropna=False):
+            name = "_row" if pd.isna(name) else name     # a rule about the whole row
+            index = group["index"].drop_duplicates().to_numpy()
+            values = raw[name].iloc[index[: diagnose.SAMPLE]] if name in raw else None
+            tally.add(name, reason, len(index), values)
+            if name in raw and tally.rejected[(name, reason)] >= diagnose.MIN_ROWS // 2 and name not in tally.filled:
+                tally.filled[name] = int(raw[name].str.strip().ne("").sum())
+    return tally
+
+
+def _check_references(data: LandlordData) -> None:
+    """A file of sessions, outcomes... most of whose references match no row of the
+    landlord's register is one file-level problem (another export, another column), not
+    thousands of rows of unknown participants."""
+    known = [rows.frame["participant_ref"] for _, rows in data.tables.get("participants", [])]
+    if not known:
+        return
+    refs = pd.Index(pd.concat(known, ignore_index=True).dropna().unique())
+    for table in CHILD_KEYS:
+        for src, rows in data.tables.get(table, []):
+            account = data.accounts[f"{table}/{src.name}"]
+            if account.rows_in < diagnose.MIN_ROWS:
+                continue
+            ref = rows.frame["participant_ref"]
+            unknown = int((rows.kept & ref.notna() & ~frames.isin(ref, refs)).sum())
+            tally = diagnose.Tally()
+            tally.rows_in = account.rows_in
+            tally.add("participant_ref", "no participant with this reference in the register", unknown)
+            problem = diagnose.problem(data.landlord.id, src.name, tally, src.mapping.columns, {}, src.mapping)
+            if problem is not None:
+                raise problem
 
 
 # --- linking -----------------------------------------------------------------------------
@@ -406,7 +468,8 @@ def _link_children(data: LandlordData, config: Config) -> None:
     refs = _ref_map(data)
     grace = pd.Timedelta(days=config.plausibility["outcome_grace_days"])
     for table, keys in CHILD_KEYS.items():
-        for src, rows in data.tables.get(table, []):
+        items = data.tables.get(table, [])
+        for src, rows in items:
             f = rows.frame
             header = src.mapping.columns["participant_ref"]
             ref = f["participant_ref"]
@@ -429,19 +492,54 @@ def _link_children(data: LandlordData, config: Config) -> None:
                         "before the participant's entry date", date_col, f[date_col].astype("string"))
             if table == "sessions":
                 f["duration_minutes"] = f["duration"]
-            live = f.loc[rows.kept]
-            rows.merge(live.index[live.duplicated(keys)])
+        _merge_repeats(items, keys)
+
+
+def _merge_repeats(items: list[tuple[readers.Source, Rows]], keys: list[str]) -> None:
+    """Merge exact repeats across all files of one table (a glob may match an export and
+    its copy, or two overlapping extracts): the first, in file name order, is kept; each
+    repeat counts as merged in the file it came from."""
+    if len(items) == 1:   # most tables: one file
+        rows = items[0][1]
+        live = rows.frame.loc[rows.kept, keys]
+        rows.merge(live.index[live.duplicated(keys)])
+        return
+    parts = []
+    for file_no, (_, rows) in enumerate(items):
+        live = rows.frame.loc[rows.kept, keys]
+        parts.append(live.assign(_file=file_no, _index=live.index))
+    if not parts:
+        return
+    every = pd.concat(parts, ignore_index=True)
+    repeats = every[every.duplicated(keys)]
+    for file_no, group in repeats.groupby("_file"):
+        items[int(file_no)][1].merge(group["_index"].to_numpy())
 
 
 def _link_tenancies(data: LandlordData, pseudo: Pseudonymiser) -> set[str]:
     ids: set[str] = set()
-    for _, rows in data.tables.get("tenancies", []):
+    items = data.tables.get("tenancies", [])
+    for _, rows in items:
         f = rows.frame
         f["tenancy_id"] = pseudo.many("tenancy", data.landlord.id + "|" + f["tenancy_ref"])
-        live = f.loc[rows.kept]
-        rows.merge(live.index[live.duplicated("tenancy_id")])
-        ids |= set(f.loc[rows.kept, "tenancy_id"].dropna())
+    _merge_repeats(items, ["tenancy_id"])
+    for _, rows in items:
+        ids |= set(rows.frame.loc[rows.kept, "tenancy_id"].dropna())
     return ids
+
+
+def _copies(data: LandlordData) -> list[str]:
+    """One warning per file that is a byte-identical copy of another file of the same
+    table (a glob matching an export and its copy): its rows repeat the first's and are
+    merged (or rejected again)."""
+    seen: dict[tuple[str, str], str] = {}
+    out = []
+    for account in data.accounts.values():
+        first = seen.setdefault((account.table, account.sha256), account.file)
+        if first != account.file:
+            out.append(f"{account.landlord}: {account.file} is a byte-identical copy of {first} "
+                       f"({account.table}); its rows are merged with that file's")
+    return out
 
 
 # --- rent-account panel, streamed --------------------------------------------------------
@@ -462,22 +560,26 @@ def _distinct(array: pa.Array, rule) -> tuple[np.ndarray, tuple]:
     return index, rule(pd.Series(encoded.dictionary.to_numpy(zero_copy_only=False), dtype="string"))
 
 
-def _panel_numbers(array: pa.Array, decimal: str, tokens: nz.Tokens) -> tuple[np.ndarray, np.ndarray]:
-    """Amounts of a panel column: vectorised for plain numbers, the number rule for the rest."""
+def _panel_numbers(array: pa.Array, decimal: str, tokens: nz.Tokens,
+                   currency: str | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Amounts of a panel column: vectorised for plain numbers (digits, a decimal part in
+    the mapping's mark), normalise.numbers for the rest (thousands separators, currency
+    signs, blanks, junk: few). Also returns how many cells were filled."""
     text = pc.utf8_trim_whitespace(array.fill_null(""))
-    plain = (pc.replace_substring(pc.replace_substring(text, ".", ""), ",", ".") if decimal == ","
-             else pc.replace_substring(text, ",", ""))
-    ok = pc.match_substring_regex(plain, r"^-?\d+(\.\d+)?$").to_numpy(zero_copy_only=False)
+    ok = pc.match_substring_regex(text, rf"^-?\d+(?:{re.escape(decimal)}\d+)?$").to_numpy(zero_copy_only=False)
+    plain = pc.replace_substring(text, ",", ".") if decimal == "," else text
     values = pc.cast(pc.if_else(pa.array(ok), plain, pa.scalar(None, pa.string())), pa.float64())
     values = values.to_numpy(zero_copy_only=False)
     why = np.full(len(values), None, dtype=object)
     slow = np.flatnonzero(~ok)
+    filled = len(values)
     if len(slow):
-        parsed, problems = nz.numbers(pd.Series(text.take(pa.array(slow)).to_numpy(zero_copy_only=False),
-                                                dtype="string"), tokens, decimal)
+        rest = text.take(pa.array(slow)).to_numpy(zero_copy_only=False)
+        filled -= int((rest == "").sum())
+        parsed, problems = nz.numbers(pd.Series(rest, dtype="string"), tokens, decimal, currency=currency)
         values[slow] = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
         why[slow] = problems.to_numpy(dtype=object)
-    return values, why
+    return values, why, filled
 
 
 def _panel_tenancy(batch: dict, src: readers.Source, landlord: Landlord, config: Config,
@@ -519,11 +621,13 @@ def _panel_tenancy(batch: dict, src: readers.Source, landlord: Landlord, config:
 
 def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.Tokens, pseudo: Pseudonymiser,
                  tenancy_ids: set[str] | None, codes: dict[str, int],
-                 owner: Landlord | None = None) -> tuple[dict, pd.DataFrame]:
+                 owner: Landlord | None = None, filled: dict[str, int] | None = None) -> tuple[dict, pd.DataFrame]:
     """One batch of the rent panel, parsed and checked with arrow and numpy: the same
     rules as `parse` and `schema.plausibility`, without a row ever becoming a Python object.
     `tenancy_ids`: the tenancies export's, or None when tenancies are derived from the
-    panel (then every reference is a tenancy of `owner`, and what the panel says of it is kept)."""
+    panel (then every reference is a tenancy of `owner`, and what the panel says of it is kept).
+    `filled` receives how many cells of the optional amounts were filled."""
+    filled = {} if filled is None else filled
     landlord, mapping = src.landlord, src.mapping
     p = config.plausibility
     lo, hi = (pd.Timestamp(d) for d in config.period())
@@ -548,13 +652,14 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
     month_bad = np.where(outside, f"month outside {lo.date()} to {hi.date()}", month_bad)
     problems.append((pd.notna(month_bad)[midx], "month", month_bad[midx]))
 
-    arrears, arrears_why = _panel_numbers(batch["arrears"], mapping.decimal, tokens)
+    currency = config.landlords[landlord].currency if landlord in config.landlords else None
+    arrears, arrears_why, _ = _panel_numbers(batch["arrears"], mapping.decimal, tokens, currency)
     limit = p["max_abs_rent_balance"]
     arrears_why = np.where(pd.isna(arrears_why) & np.isnan(arrears), "required value missing", arrears_why)
     arrears_why = np.where(np.abs(np.nan_to_num(arrears)) > limit, f"balance beyond +/-{limit}", arrears_why)
     problems.append((pd.notna(arrears_why), "arrears", arrears_why))
     if "rent_due" in batch:
-        rent, rent_why = _panel_numbers(batch["rent_due"], mapping.decimal, tokens)
+        rent, rent_why, filled["rent_due"] = _panel_numbers(batch["rent_due"], mapping.decimal, tokens, currency)
         bad_rent = ~np.isnan(rent) & ((rent < 0) | (rent > p["max_monthly_rent"]))
         rent_why = np.where(bad_rent, f"rent outside 0 to {p['max_monthly_rent']}", rent_why)
         problems.append((pd.notna(rent_why), "rent_due", rent_why))
@@ -600,6 +705,7 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
     files: list[FileAccount] = []
     for file_no, src in enumerate(data.panel):
         account = FileAccount(landlord.id, "rent_accounts", src.name, src.sha256())
+        tally = diagnose.Tally()
         for batch, malformed in readers.batches(src, required, arrow=True):
             account.rows_in += len(batch[readers.ROW]) + len(malformed)
             skip, skipped = readers.skipped_rows(batch, src)
@@ -611,16 +717,27 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
             for lines in (malformed, skipped):
                 if lines:
                     data.panel_rejects.append(_reject_frame(landlord.id, "rent_accounts", src.name, lines))
+            for item in malformed:
+                tally.add(None, item["reason"], 1)
+            filled: dict[str, int] = {}
             kept, rejects = _panel_batch(batch, src, config, tokens, pseudo, None if derive else tenancy_ids, codes,
-                                         landlord)
+                                         owner=landlord, filled=filled)
             if len(rejects):
                 data.panel_rejects.append(rejects[REJECT_COLUMNS])
                 account.rejected += rejects["row"].nunique()
+                _tally_panel(tally, rejects, batch)
+            tally.filled.update({k: tally.filled[k] + v for k, v in filled.items()})   # optional fields
             account.kept += len(kept["row"])    # before repeated months are merged
             # file number in the high bits: rows of a later file sort after an earlier one's
             kept["row"] = kept["row"] + (file_no << 40)
             for k, v in kept.items():
                 parts[k].append(v)
+        tally.rows_in = account.rows_in
+        problem = diagnose.problem(landlord.id, src.name, tally, src.mapping.columns, _kinds("rent_accounts"),
+                                   src.mapping)
+        if problem is not None:
+            raise problem
+        account.blank_rows = src.blank_rows
         account.ignored_columns = src.ignored
         account.absent_optional_columns = [src.mapping.columns[c] for c in src.absent_optional]
         data.accounts[f"rent_accounts/{src.name}"] = account
@@ -724,6 +841,18 @@ def _disagreeing(code: np.ndarray, values: np.ndarray) -> np.ndarray:
     pairs = np.unique(np.stack([code.astype(np.int64), values.astype(np.int64)]), axis=1)
     codes, n = np.unique(pairs[0], return_counts=True)
     return codes[n > 1]
+
+
+def _tally_panel(tally: diagnose.Tally, rejects: pd.DataFrame, batch: dict) -> None:
+    """Count one batch's rejects per field and reason (a batch has few); a reason seen for
+    the first time keeps a sample of its values for the diagnosis."""
+    counts = Counter(zip(rejects["field"].to_numpy(dtype=object), rejects["reason"].to_numpy(dtype=object)))
+    for (name, reason), n in counts.items():
+        values = None
+        if tally.rejected[(name, reason)] == 0:
+            mine = rejects[(rejects["field"] == name) & (rejects["reason"] == reason)]
+            values = mine["value"].iloc[: diagnose.SAMPLE].tolist()
+        tally.add(name, reason, n, values)
 
 
 def _reject_frame(landlord: str, table: str, file: str, items: list[dict]) -> pd.DataFrame:
@@ -931,6 +1060,7 @@ def _process_landlord(job) -> LandlordData | FileProblem:
         data = read_landlord(landlord, folder, config, _tokens(config))
         tenancy_ids = _link_tenancies(data, pseudo)
         _stream_panel(data, config, _tokens(config), pseudo, tenancy_ids, part)
+        data.warnings.extend(_copies(data))
         return data
     except FileProblem as exc:
         part.unlink(missing_ok=True)
@@ -1027,11 +1157,12 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
 
 
 class _Shape(dict):
-    """str.translate table: letters to a/A, digits to 9, anything else kept."""
+    """str.translate table: letters to a/A, digits to 9, control characters to �, anything else kept."""
 
     def __missing__(self, code: int) -> str:
         ch = chr(code)
-        out = ("A" if ch.isupper() else "a") if ch.isalpha() else "9" if ch.isdigit() else ch
+        out = (("A" if ch.isupper() else "a") if ch.isalpha() else "9" if ch.isdigit()
+               else "\ufffd" if nz.control_problem(ch) else ch)   # a NUL byte shows as �
         self[code] = out
         return out
 
@@ -1088,5 +1219,6 @@ def _manifest(config: Config, accounts: list[FileAccount], errors: list[str], co
         "rejects_by_reason": by_reason,
         "errors": errors,
         "warnings": list(warnings),
-        "totals": {k: sum(getattr(a, k) for a in accounts) for k in ("rows_in", "kept", "rejected", "merged")},
+        "totals": {k: sum(getattr(a, k) for a in accounts)
+                   for k in ("rows_in", "kept", "rejected", "merged", "blank_rows")},
     }

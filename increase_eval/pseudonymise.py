@@ -45,8 +45,7 @@ class Pseudonymiser:
     def person_keys(self, first: pd.Series, last: pd.Series, birth: pd.Series) -> pd.Series:
         """Person ID from name and birth date, insensitive to case, accents, spacing and
         punctuation, so that 'Élodie Martin' and 'ELODIE  MARTIN' are one person."""
-        text = (last.map(_name_key, na_action="ignore") + "|" + first.map(_name_key, na_action="ignore") + "|"
-                + birth.dt.strftime("%Y-%m-%d"))
+        text = _keys(last) + "|" + _keys(first) + "|" + birth.dt.strftime("%Y-%m-%d")
         return self.many("person", text)
 
     def many(self, kind: str, values: pd.Series) -> pd.Series:
@@ -61,6 +60,12 @@ class Pseudonymiser:
 
 def _name_key(name: str) -> str:
     return fold(name).replace(" ", "")
+
+
+def _keys(names: pd.Series) -> pd.Series:
+    """_name_key of each name, worked out once per distinct spelling."""
+    keys = {name: _name_key(name) for name in names.dropna().unique()}
+    return names.map(keys, na_action="ignore").astype("string")
 
 
 def secret_path(path: Path | str | None = None) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .config import FileMapping
@@ -27,8 +29,19 @@ from .errors import FileProblem
 from .normalise import fold
 
 ROW = "_row"          # column holding the source row number (1-based, as a spreadsheet shows)
-HEADER_SCAN_ROWS = 30  # how far down a title block may push the header
+HEADER_SCAN_ROWS = 30  # how far down a title block may push the header ('auto')
+SAMPLE_ROWS = 30       # data rows below the header looked at to check the file's shape
 MOJIBAKE = ("Ã©", "Ã¨", "Ã", "â€")
+LISTED = 5             # items a message lists before "and N more"
+FORMULA_REASON = ("the cell holds a formula that was never calculated (open the file in Excel or LibreOffice "
+                  "and save it, so that its values are stored)")
+
+
+def some(items: list, n: int = LISTED) -> str:
+    """At most n items, then how many more: a message never grows with the file."""
+    items = [str(i) for i in items]
+    shown = ", ".join(items[:n])
+    return shown + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
 @dataclass
@@ -46,6 +59,10 @@ class Source:
     ignored: list[str] = field(default_factory=list)          # columns not in the mapping
     absent_optional: list[str] = field(default_factory=list)  # mapped optional fields not in file
     load: set[str] = field(default_factory=set)               # canonical fields to read
+    trailing_field: bool = False    # every data row ends with one more, empty, field than the header
+    blank_rows: int = 0             # rows holding nothing (';;;;', empty lines, blank sheet rows): not records
+    formula_cells: set[tuple[int, int]] = field(default_factory=set)   # XLSX (row, column), 0-based:
+                                                                        # formulas with no calculated value
 
     def problem(self, message: str, column: str | None = None) -> FileProblem:
         return FileProblem(self.landlord, self.name, message, column)
@@ -84,7 +101,7 @@ def _match_headers(src: Source, headers: list[str], required: set[str]) -> None:
         hits = folded.get(fold(header), [])
         if len(hits) > 1:
             raise src.problem(f"the header appears {len(hits)} times (columns "
-                              f"{', '.join(_col_letter(i) for i in hits)}); expected it once", header)
+                              f"{some([_col_letter(i) for i in hits])}); expected it once", header)
         if not hits:
             if canonical in required:
                 hint = ""
@@ -134,6 +151,11 @@ def _header_index(src: Source, rows: list[list[str]]) -> int:
 
 # --- CSV -----------------------------------------------------------------------------
 
+HEAD_BYTES = 256 * 1024        # sniffed at first; more is read when the header lies deeper,
+MAX_HEAD_BYTES = 32 << 20      # up to this (a file without line breaks is not read whole)
+SINGLE_BYTE = ("cp125", "iso8859", "latin", "cp850", "cp437", "mac-")
+
+
 def _codec(mapping: FileMapping) -> str:
     try:
         return codecs.lookup(mapping.encoding).name
@@ -141,23 +163,104 @@ def _codec(mapping: FileMapping) -> str:
         return mapping.encoding
 
 
-def _open_csv_head(src: Source) -> list[list[str]]:
-    """Decode and split the first lines with the mapping's encoding and delimiter."""
+def _read_head(src: Source, lines_needed: int) -> tuple[bytes, bool]:
+    """The first bytes of the file, enough for `lines_needed` lines (or all of it); and
+    whether that is the whole file."""
     with open(src.path, "rb") as fh:
-        head = fh.read(256 * 1024)
+        head = fh.read(HEAD_BYTES)
+        while head.count(b"\n") < lines_needed and len(head) < MAX_HEAD_BYTES:
+            more = fh.read(max(HEAD_BYTES, len(head)))
+            if not more:
+                return head, True
+            head += more
+        return head, not fh.read(1)
+
+
+def _check_bytes(src: Source, head: bytes) -> None:
+    """File-level encoding mistakes that decode without an error: UTF-16 read as a one-
+    byte encoding or UTF-8 (mostly NUL bytes), and UTF-8 read as Windows-1252 or Latin-1
+    (every accented letter would become two wrong ones: 'é' as 'Ã©')."""
+    encoding = _codec(src.mapping)
+    if encoding.startswith("utf-16") or encoding.startswith("utf-32"):
+        return
+    sample = head[:HEAD_BYTES]
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise src.problem(f"the file is UTF-16 (it starts with a UTF-16 byte order mark), not "
+                          f"{src.mapping.encoding} as the mapping says; write 'encoding: utf-16' in the mapping")
+    nuls = sample.count(0)
+    if nuls > len(sample) * 0.3:
+        even, odd = sample[0::2].count(0), sample[1::2].count(0)
+        if odd > 0.8 * len(sample[1::2]) and even < 0.2 * len(sample[0::2]):
+            likely = "utf-16-le"
+        elif even > 0.8 * len(sample[0::2]) and odd < 0.2 * len(sample[1::2]):
+            likely = "utf-16-be"
+        else:
+            raise src.problem(f"the file is mostly NUL bytes ({100 * nuls // len(sample)}% of its start): it is "
+                              f"damaged or not a text export; expected text encoded as {src.mapping.encoding}")
+        raise src.problem(f"the file is mostly NUL bytes, as UTF-16 text is when read as {src.mapping.encoding}; "
+                          f"it is probably UTF-16: write 'encoding: {likely}' in the mapping")
+    if encoding.startswith(SINGLE_BYTE) and encoding not in ("cp65001",):
+        for part in _utf8_samples(src, sample):
+            if _is_utf8_text(part):
+                raise src.problem(f"the file is UTF-8 (it holds UTF-8 multi-byte characters), not "
+                                  f"{src.mapping.encoding} as the mapping says, so every accented letter would "
+                                  f"be read as two wrong ones; write 'encoding: utf-8' in the mapping")
+
+
+def _utf8_samples(src: Source, head: bytes) -> list[bytes]:
+    """The start of the file and, for a longer file, its end: where non-ASCII text is."""
+    samples = [head]
+    size = src.path.stat().st_size
+    if size > len(head):
+        with open(src.path, "rb") as fh:
+            fh.seek(max(len(head), size - HEAD_BYTES))
+            tail = fh.read()
+        # start on a character boundary: skip UTF-8 continuation bytes
+        start = 0
+        while start < min(4, len(tail)) and 0x80 <= tail[start] <= 0xBF:
+            start += 1
+        samples.append(tail[start:])
+    return samples
+
+
+def _is_utf8_text(data: bytes) -> bool:
+    """True if `data` holds multi-byte UTF-8 characters and decodes as UTF-8 throughout
+    (a character cut at the end of the sample is allowed)."""
+    if data.isascii():
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _open_csv_head(src: Source) -> list[list[str]]:
+    """Decode and split the first lines with the mapping's encoding and delimiter: as far
+    as a title block may push the header (or the declared header row), and a sample of the
+    data rows below it."""
+    header_row = src.mapping.header_row
+    depth = HEADER_SCAN_ROWS if header_row == "auto" else int(header_row)
+    needed = depth + SAMPLE_ROWS + 1
+    head, whole = _read_head(src, needed)
     if not head.strip():
         raise src.problem("the file is empty (expected a header and rows)")
+    _check_bytes(src, head)
     encoding = _codec(src.mapping)
     if encoding in ("utf-8", "utf-8-sig") and head.startswith(codecs.BOM_UTF8):
         head = head[len(codecs.BOM_UTF8):]
     try:
         text = head.decode(encoding if encoding != "utf-8-sig" else "utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:   # not just a character cut at the end of the sample
+        if whole or exc.start < len(head) - 4:   # not just a character cut at the end of the sample
             raise src.problem(_encoding_message(src, head, exc.start)) from None
         text = head[: exc.start].decode(encoding if encoding != "utf-8-sig" else "utf-8")
-    lines = text.splitlines()[: HEADER_SCAN_ROWS + 1]
-    return [row for row in csv.reader(lines, delimiter=src.mapping.delimiter)]
+    # lines end at CR, LF or CRLF only: str.splitlines would also cut at a form feed or
+    # U+0085 inside a value
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines and (not whole or lines[-1] == ""):
+        lines = lines[:-1]                       # the last line read may be cut short
+    return [row for row in csv.reader(lines[:needed], delimiter=src.mapping.delimiter)]
 
 
 def _encoding_message(src: Source, data: bytes, position: int) -> str:
@@ -169,27 +272,51 @@ def _encoding_message(src: Source, data: bytes, position: int) -> str:
             f"expected text encoded as {src.mapping.encoding}{hint}")
 
 
+def _blank(row: list[str]) -> bool:
+    return not any(c.strip() for c in row)
+
+
 def _prepare_csv(src: Source, required: set[str]) -> None:
     rows = _open_csv_head(src)
     idx = _header_index(src, rows)
     headers = [h.strip().lstrip("\ufeff") for h in rows[idx]] if idx < len(rows) else []
     src.header_line = idx + 1
     _match_headers(src, headers, required)
+    # one more field on every data row than the header has, empty (but in a stray row): a
+    # delimiter written after the last field (some exports end every line with ';'); that
+    # field is read, and a row with a value in it is rejected as a row with a field too many
+    sample = [r for r in rows[idx + 1: idx + 1 + SAMPLE_ROWS] if not _blank(r)]
+    src.trailing_field = bool(headers) and headers[-1] != "" and bool(sample) and all(
+        len(r) == len(headers) + 1 for r in sample) and sum(not r[-1].strip() for r in sample) >= 0.8 * len(sample)
 
 
-def _csv_options(src: Source, invalid: list):
+def _width(src: Source) -> int:
+    return len(src.headers) + (1 if src.trailing_field else 0)
+
+
+def _csv_options(src: Source, invalid: list, blank: list):
     encoding = _codec(src.mapping)
     read = pacsv.ReadOptions(
         encoding="utf8" if encoding in ("utf-8", "utf-8-sig") else encoding,
-        skip_rows=src.header_line, column_names=[f"c{i}" for i in range(len(src.headers))],
+        skip_rows=src.header_line, column_names=[f"c{i}" for i in range(_width(src))],
         block_size=8 << 20)
+    delimiter = src.mapping.delimiter
 
     def on_invalid(row):
-        invalid.append((row.number, row.actual_columns, row.expected_columns))
+        # an empty line, or a short line of delimiters only, holds nothing: not a record
+        if not row.text.replace(delimiter, "").replace('"', "").strip():
+            blank.append(row.number)
+        else:
+            invalid.append((row.number, row.actual_columns, row.expected_columns))
         return "skip"
 
-    parse = pacsv.ParseOptions(delimiter=src.mapping.delimiter, invalid_row_handler=on_invalid)
-    keep = {f"c{i}": pa.string() for i in src.positions.values()}
+    # empty lines are not dropped silently: they go through on_invalid, so that the rows
+    # after them keep the number a text editor shows
+    parse = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid, ignore_empty_lines=False)
+    columns = list(dict.fromkeys(src.positions.values()))
+    if src.trailing_field:
+        columns.append(len(src.headers))
+    keep = {f"c{i}": pa.string() for i in columns}
     convert = pacsv.ConvertOptions(column_types=keep, include_columns=list(keep),
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
     return read, parse, convert
@@ -205,22 +332,88 @@ def _arrow_problem(src: Source, exc: Exception) -> Exception:
     return src.problem(f"cannot be read as CSV separated by '{src.mapping.delimiter}' ({text})")
 
 
-def _frame(src: Source, table: pa.Table, first_row: int, invalid_lines: set[int]) -> pd.DataFrame:
+class _Records:
+    """The file's records read again with Python's csv module, forward only, to look at
+    whole rows whose loaded fields are all empty: only a row whose every field is empty
+    (';;;;') is blank; one with a value in a column that is not loaded is a record."""
+
+    def __init__(self, src: Source):
+        self.src = src
+        self.reader = None
+        self.number = 0
+
+    def blank(self, numbers: np.ndarray) -> np.ndarray:
+        if len(self.src.positions) >= len(self.src.headers) and not self.src.trailing_field:
+            return np.ones(len(numbers), dtype=bool)     # every column is loaded: nothing else to see
+        if self.reader is None:
+            encoding = _codec(self.src.mapping)
+            fh = open(self.src.path, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="")
+            self.reader = csv.reader(fh, delimiter=self.src.mapping.delimiter)
+        out = np.zeros(len(numbers), dtype=bool)
+        for k, wanted in enumerate(numbers):
+            row = None
+            while self.number < wanted:
+                row = next(self.reader, None)
+                self.number += 1
+                if row is None:
+                    return out
+            out[k] = row is not None and _blank(row)
+        return out
+
+
+def _clean(src: Source, table: pa.Table, rows: np.ndarray, records: _Records) -> tuple[pa.Table, np.ndarray, list[dict]]:
+    """Drop blank rows (counted in src.blank_rows) and rows with a value in the trailing
+    field (rejected as rows with one field too many)."""
+    rejects: list[dict] = []
+    if table.num_rows == 0:
+        return table, rows, rejects
+    drop = np.zeros(table.num_rows, dtype=bool)
+    if src.trailing_field:
+        extra = table.column(f"c{len(src.headers)}")
+        filled = pc.invert(pc.or_(pc.equal(pc.binary_length(extra), 0), pc.utf8_is_space(extra)))
+        filled = filled.to_numpy(zero_copy_only=False)
+        for row in rows[filled]:
+            rejects.append({"row": int(row), "column": None, "value": None,
+                            "reason": f"row has {len(src.headers) + 1} fields, expected {len(src.headers)} "
+                                      f"(a stray '{src.mapping.delimiter}' or quote?)"})
+        drop |= filled
+    # rows whose loaded fields are all empty: found column by column among the rows still
+    # in question, so that a file with none costs one length check of one column
+    candidates = np.flatnonzero(~drop)
+    for i in dict.fromkeys(src.positions.values()):
+        if not len(candidates):
+            break
+        col = table.column(f"c{i}")
+        if len(candidates) < table.num_rows:
+            col = col.take(pa.array(candidates))
+        empty = pc.or_(pc.equal(pc.binary_length(col), 0), pc.utf8_is_space(col))
+        candidates = candidates[empty.to_numpy(zero_copy_only=False)]
+    if len(candidates):
+        blank = candidates[records.blank(rows[candidates])]
+        drop[blank] = True
+        src.blank_rows += len(blank)
+    if drop.any():
+        table = table.filter(pa.array(~drop))
+        rows = rows[~drop]
+    return table, rows, rejects
+
+
+def _frame(src: Source, table: pa.Table, rows: np.ndarray) -> pd.DataFrame:
     """Arrow columns -> canonical text columns + source row numbers."""
     data = {canonical: table.column(f"c{i}").to_pandas(types_mapper=pd.ArrowDtype).astype("string")
             for canonical, i in src.positions.items()}
     for canonical in src.absent_optional:
         data[canonical] = pd.Series([""] * table.num_rows, dtype="string")
     frame = pd.DataFrame(data)
-    frame[ROW] = _row_numbers(first_row, table.num_rows, invalid_lines)
+    frame[ROW] = rows
     return frame
 
 
-def _row_numbers(first_row: int, n: int, invalid_lines: set[int]) -> np.ndarray:
-    """Line numbers of the n rows read from `first_row` on, skipping malformed lines."""
-    rows = np.arange(first_row, first_row + n + len(invalid_lines), dtype=np.int64)
-    if invalid_lines:
-        rows = rows[~np.isin(rows, list(invalid_lines))]
+def _row_numbers(first_row: int, n: int, skipped: set[int]) -> np.ndarray:
+    """Line numbers of the n rows read from `first_row` on, skipping malformed and blank lines."""
+    rows = np.arange(first_row, first_row + n + len(skipped), dtype=np.int64)
+    if skipped:
+        rows = rows[~np.isin(rows, list(skipped))]
     return rows[:n]
 
 
@@ -239,30 +432,37 @@ def _invalid_rows(src: Source, invalid: list) -> tuple[set[int], list[dict]]:
 
 def read_csv(src: Source) -> tuple[pd.DataFrame, list[dict]]:
     invalid: list = []
-    read, parse, convert = _csv_options(src, invalid)
+    blank: list = []
+    read, parse, convert = _csv_options(src, invalid, blank)
     read.use_threads = True
     try:
         table = pacsv.read_csv(src.path, read_options=read, parse_options=parse, convert_options=convert)
+        if any(n is None for n, _, _ in invalid) or any(n is None for n in blank):
+            invalid.clear()   # row numbers are only known single-threaded: read again to name them
+            blank.clear()
+            read.use_threads = False
+            table = pacsv.read_csv(src.path, read_options=read, parse_options=parse, convert_options=convert)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise _arrow_problem(src, exc) from None
-    if invalid and any(n is None for n, _, _ in invalid):
-        invalid.clear()   # row numbers are only known single-threaded: read again to name them
-        read.use_threads = False
-        table = pacsv.read_csv(src.path, read_options=read, parse_options=parse, convert_options=convert)
     lines, rejects = _invalid_rows(src, invalid)
-    return _frame(src, table, src.header_line + 1, lines), rejects
+    src.blank_rows += len(blank)
+    rows = _row_numbers(src.header_line + 1, table.num_rows, lines | set(blank))
+    table, rows, more = _clean(src, table, rows, _Records(src))
+    return _frame(src, table, rows), rejects + more
 
 
 def read_csv_batches(src: Source, arrow: bool = False) -> Iterator[tuple[pd.DataFrame | dict, list[dict]]]:
     """Stream a large CSV (the rent-account panel) batch by batch; with `arrow`, each
     batch is a dict of canonical field -> pyarrow string array, plus ROW -> row numbers."""
     invalid: list = []
-    read, parse, convert = _csv_options(src, invalid)
+    blank: list = []
+    read, parse, convert = _csv_options(src, invalid, blank)
     read.use_threads = False   # row numbers of malformed rows stay exact
     try:
         reader = pacsv.open_csv(src.path, read_options=read, parse_options=parse, convert_options=convert)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise _arrow_problem(src, exc) from None
+    records = _Records(src)
     next_row = src.header_line + 1
     while True:
         try:
@@ -272,17 +472,22 @@ def read_csv_batches(src: Source, arrow: bool = False) -> Iterator[tuple[pd.Data
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise _arrow_problem(src, exc) from None
         lines, rejects = _invalid_rows(src, invalid)
+        skipped = lines | set(blank)
+        src.blank_rows += len(blank)
         invalid.clear()
+        blank.clear()
         table = pa.Table.from_batches([batch])
+        rows = _row_numbers(next_row, table.num_rows, skipped)
+        next_row += batch.num_rows + len(skipped)
+        table, rows, more = _clean(src, table, rows, records)
         if arrow:
             out = {c: table.column(f"c{i}").combine_chunks() for c, i in src.positions.items()}
             for c in src.absent_optional:
                 out[c] = pa.nulls(table.num_rows, pa.string()).fill_null("")
-            out[ROW] = _row_numbers(next_row, table.num_rows, lines)
+            out[ROW] = rows
         else:
-            out = _frame(src, table, next_row, lines)
-        next_row += batch.num_rows + len(lines)
-        yield out, rejects
+            out = _frame(src, table, rows)
+        yield out, rejects + more
 
 
 # --- XLSX ----------------------------------------------------------------------------
@@ -301,6 +506,26 @@ def _cell_text(value) -> str:
     return str(value)
 
 
+def _sheet_name(src: Source, book) -> str:
+    """The sheet the mapping names; by number (the default: the first), counting only the
+    sheets a person sees: a hidden sheet is never read unless named."""
+    sheet = src.mapping.sheet if src.mapping.sheet is not None else 0
+    names = book.sheet_names
+    if isinstance(sheet, int):
+        from python_calamine import SheetVisibleEnum
+
+        meta = getattr(book, "sheets_metadata", None)   # python-calamine 0.2 and later
+        visible = [m.name for m in meta if m.visible == SheetVisibleEnum.Visible] if meta else list(names)
+        if sheet >= len(visible):
+            hidden = len(names) - len(visible)
+            raise src.problem(f"the workbook has {len(visible)} visible sheet(s)"
+                              f"{f' and {hidden} hidden' if hidden else ''}; expected sheet number {sheet + 1}")
+        return visible[sheet]
+    if sheet not in names:
+        raise src.problem(f"no sheet named '{sheet}' (sheets: {some(names)})")
+    return sheet
+
+
 def _read_sheet(src: Source) -> list[list[str]]:
     from python_calamine import CalamineWorkbook
 
@@ -311,14 +536,7 @@ def _read_sheet(src: Source) -> list[list[str]]:
     except Exception as exc:  # calamine raises its own error types for corrupt files
         raise src.problem(f"not a readable Excel workbook ({type(exc).__name__}); expected an .xlsx file "
                           f"saved by Excel or LibreOffice") from None
-    sheet = src.mapping.sheet if src.mapping.sheet is not None else 0
-    names = book.sheet_names
-    if isinstance(sheet, int):
-        if sheet >= len(names):
-            raise src.problem(f"the workbook has {len(names)} sheet(s); expected sheet number {sheet + 1}")
-        sheet = names[sheet]
-    elif sheet not in names:
-        raise src.problem(f"no sheet named '{sheet}' (sheets: {', '.join(names)})")
+    sheet = _sheet_name(src, book)
     try:
         ws = book.get_sheet_by_name(sheet)
         rows = ws.to_python(skip_empty_area=False)
@@ -333,12 +551,91 @@ def _read_sheet(src: Source) -> list[list[str]]:
             for r in range(r0, min(r1 + 1, len(text))):
                 for c in range(c0, min(c1 + 1, len(text[r]))):
                     text[r][c] = text[r0][c0]
+    src.formula_cells = _uncalculated_formulas(src, sheet)
+    last = max((r for r, _ in src.formula_cells), default=-1)
+    text.extend([] for _ in range(last + 1 - len(text)))   # rows holding only such formulas are rows
     return text
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _uncalculated_formulas(src: Source, sheet: str) -> set[tuple[int, int]]:
+    """Cells of the sheet holding a formula with no calculated value: a workbook written
+    by a program that does not compute formulas (a script, some exports) stores only the
+    formula, and every reader (calamine included) sees a blank. Excel or LibreOffice
+    store the values when they save the file. A formula whose stored result is an empty
+    text (t="str", as Excel writes =IF(A2="";"";A2)) was calculated. A workbook marked
+    to be fully recalculated when opened (fullCalcOnLoad, which such programs set, some
+    storing 0 as every formula's value) has no formula value to trust. Returns 0-based
+    (row, column) pairs."""
+    import posixpath
+    import zipfile
+    from xml.etree import ElementTree
+
+    try:
+        with zipfile.ZipFile(src.path) as z:
+            book = ElementTree.fromstring(z.read("xl/workbook.xml"))
+            stale = any(_local(e.tag) == "calcPr" and e.get("fullCalcOnLoad") in ("1", "true") for e in book.iter())
+            rid = next((e.get(_REL) or e.get("r:id") for e in book.iter() if _local(e.tag) == "sheet"
+                        and e.get("name") == sheet), None)
+            rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+            target = next((e.get("Target") for e in rels.iter() if e.get("Id") == rid), None)
+            if target is None:
+                return set()
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            with z.open(part) as fh:
+                data = fh.read()
+    except (KeyError, OSError, zipfile.BadZipFile, ElementTree.ParseError):
+        return set()   # calamine read the sheet; this check has nothing more to say
+    if b"<f" not in data and b":f" not in data:
+        return set()
+    found: set[tuple[int, int]] = set()
+    row, col = -1, -1
+    cell_has_f = cell_has_v = False
+    text_result = False
+    for event, e in ElementTree.iterparse(io.BytesIO(data), events=("start", "end")):
+        name = _local(e.tag)
+        if event == "start":
+            if name == "row":
+                row = int(e.get("r")) - 1 if e.get("r") else row + 1
+                col = -1
+            elif name == "c":
+                ref = e.get("r")
+                col = _column_index(ref) if ref else col + 1
+                cell_has_f = cell_has_v = False
+                text_result = e.get("t") == "str"
+            continue
+        if name == "f":
+            cell_has_f = True
+        elif name == "v":
+            cell_has_v = cell_has_v or bool(e.text) or text_result
+        elif name == "c":
+            if cell_has_f and (stale or not cell_has_v):
+                found.add((row, col))
+            e.clear()
+        elif name == "row":
+            e.clear()
+    return found
+
+
+def _column_index(ref: str) -> int:
+    n = 0
+    for ch in ref:
+        if not ch.isalpha():
+            break
+        n = n * 26 + (ord(ch.upper()) - 64)
+    return n - 1
 
 
 def _prepare_xlsx(src: Source, required: set[str]) -> list[list[str]]:
     rows = _read_sheet(src)
-    if not any(any(c.strip() for c in row) for row in rows):
+    if not any(any(c.strip() for c in row) for row in rows) and not src.formula_cells:
         raise src.problem("the sheet is empty (expected a header and rows)")
     idx = _header_index(src, rows)
     src.header_line = idx + 1
@@ -346,7 +643,7 @@ def _prepare_xlsx(src: Source, required: set[str]) -> list[list[str]]:
     return rows[idx + 1:]
 
 
-def read_xlsx(src: Source, body: list[list[str]]) -> pd.DataFrame:
+def read_xlsx(src: Source, body: list[list[str]]) -> tuple[pd.DataFrame, list[dict]]:
     width = len(src.headers)
     data = {}
     for canonical, i in src.positions.items():
@@ -354,10 +651,22 @@ def read_xlsx(src: Source, body: list[list[str]]) -> pd.DataFrame:
     for canonical in src.absent_optional:
         data[canonical] = pd.Series([""] * len(body), dtype="string")
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(body)))
-    frame[ROW] = np.arange(src.header_line + 1, src.header_line + 1 + len(body), dtype=np.int64)
+    first = src.header_line + 1
+    frame[ROW] = np.arange(first, first + len(body), dtype=np.int64)
+    # a cell holding a formula never calculated has no value to read: its row is
+    # rejected, with the fix, rather than read as blank
+    rejects, formula_rows = [], np.zeros(len(body), dtype=bool)
+    if src.formula_cells:
+        header_of = {i: src.mapping.columns[c] for c, i in src.positions.items()}
+        for k in range(len(body)):
+            hit = next((i for i in sorted(header_of) if (src.header_line + k, i) in src.formula_cells), None)
+            if hit is not None:
+                formula_rows[k] = True
+                rejects.append({"row": first + k, "column": header_of[hit], "value": None, "reason": FORMULA_REASON})
     # rows that are entirely blank (end of sheet, spacer rows) are not records
-    blank = np.array([not any(str(c).strip() for c in r[:width]) for r in body], dtype=bool)
-    return frame.loc[~blank].reset_index(drop=True)
+    blank = np.array([not any(str(c).strip() for c in r[:width]) for r in body], dtype=bool) & ~formula_rows
+    src.blank_rows += int(blank.sum())
+    return frame.loc[~blank & ~formula_rows].reset_index(drop=True), rejects
 
 
 # --- rows that are not records ---------------------------------------------------------------
@@ -408,7 +717,7 @@ def read(src: Source, required: set[str]) -> tuple[pd.DataFrame, list[dict]]:
     """The whole file as text columns named by canonical field, plus its row numbers."""
     if src.mapping.format == "xlsx":
         body = _prepare_xlsx(src, required)
-        return read_xlsx(src, body), []
+        return read_xlsx(src, body)
     _prepare_csv(src, required)
     return read_csv(src)
 

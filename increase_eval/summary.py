@@ -20,7 +20,17 @@ def prepare_summary(outcome, seconds: float) -> str:
         rows.append([a.landlord, a.file, f"{a.rows_in:,}", f"{a.kept:,}", f"{a.rejected:,}", f"{a.merged:,}"])
     total = [sum(getattr(a, k) for a in outcome.accounts) for k in ("rows_in", "kept", "rejected", "merged")]
     rows.append(["total", "", *(f"{t:,}" for t in total)])
-    out = ["Accounting of raw rows (rows in = kept + rejected + merged):", _table(rows, {2, 3, 4, 5}), ""]
+    out = ["Accounting of raw rows (rows in = kept + rejected + merged):", _table(rows, {2, 3, 4, 5})]
+    blank = [a for a in outcome.accounts if a.blank_rows]
+    if blank:
+        out.append(f"Blank rows skipped, not records (not in rows in): "
+                   + ", ".join(f"{a.landlord} {a.file} {a.blank_rows:,}" for a in blank[:10])
+                   + (f" and {len(blank) - 10} more files" if len(blank) > 10 else ""))
+    out.append("")
+    for warning in getattr(outcome, "warnings", []):
+        out.append(f"warning: {warning}")
+    if getattr(outcome, "warnings", []):
+        out.append("")
     if outcome.rejects_by_reason:
         out.append("Rejected values by reason (a row may have several):")
         reasons = sorted(outcome.rejects_by_reason.items(), key=lambda kv: -kv[1])

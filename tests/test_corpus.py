@@ -46,7 +46,9 @@ CASES = {
                                                                 "expected a header 'Joined' for entry_date"], []),
     "extra_columns": ("extra_columns.csv", (3, 3, 0), []),
     "duplicate_headers": ("duplicate_headers.csv", ["column 'Ref'", "appears 2 times", "expected it once"], []),
-    "title_rows_merged_cells": ("title_rows_merged_cells.xlsx", (3, 3, 0), []),
+    # its Training start of C3 is a formula ('=B2') the file never calculated: no value to read
+    "title_rows_merged_cells": ("title_rows_merged_cells.xlsx", (3, 2, 1),
+                                [(7, "Training start", "a formula that was never calculated")]),
     "corrupted": ("corrupted.xlsx", ["not a readable Excel workbook", "expected an .xlsx file"], []),
     "tokens": ("tokens.csv", (4, 1, 3), [(3, "Disability", "spreadsheet error value #REF!"),
                                             (4, "Date of birth", "required value missing"),
@@ -54,12 +56,52 @@ CASES = {
     "very_long_strings": ("very_long_strings.csv", (4, 3, 1), [(4, "Ward", "unknown neighbourhood")]),
     "malformed_rows": ("malformed_rows.csv", (4, 2, 2), [(3, None, "row has 11 fields, expected 9"),
                                                             (5, None, "row has 3 fields, expected 9")]),
+    # read as the date written: times of day, ISO time zones (never converted), serials with a fraction
+    "dates_with_times": ("dates_with_times.csv", (3, 3, 0), []),
+    "control_characters": ("control_characters.csv", (3, 1, 2), [(2, "Ref", "contains a NUL byte"),
+                                                                 (3, "First name", "control character (U+001B)")]),
+    "utf16_as_utf8": ("utf16_as_utf8.csv", ["mostly NUL bytes", "probably UTF-16", "encoding: utf-16-le"], []),
+    "utf8_as_cp1252": ("utf8_as_cp1252.csv", ["the file is UTF-8", "not cp1252 as the mapping says",
+                                              "write 'encoding: utf-8' in the mapping"], []),
+    "names_like_missing": ("names_like_missing.csv", (3, 3, 0), []),
+    "same_person_folded": ("same_person_folded.csv", (4, 4, 0), []),
+    "trailing_delimiter": ("trailing_delimiter.csv", (3, 3, 0), []),
+    "delimiter_only_rows": ("delimiter_only_rows.csv", (4, 3, 1), [(9, "Date of birth", "not a date")]),
+    "rows_other_delimiter": ("rows_other_delimiter.csv", ["participants.csv: 24 of 24 rows rejected as 'row has a "
+                                                          "different number of fields than the header'",
+                                                          "check the delimiter (the mapping says ',')"], []),
+    "header_row_35": ("header_row_35.csv", (3, 3, 0), []),
+    "header_repeated": ("header_repeated.csv", ["column 'Ref'", "appears 3001 times", "and 2996 more",
+                                                "expected it once"], []),
+    "us_dates": ("us_dates.csv", ["column 'Joined'", "24 of 24 rows", "look like mm/dd/yyyy",
+                                  "the mapping says dd/mm/yyyy", 'write date_formats: ["%m/%d/%Y"]'], []),
+    "us_dates_optional_column": ("us_dates_optional_column.csv", ["column 'Training start'", "22 of 22 filled cells",
+                                                                  "look like mm/dd/yyyy"], []),
+    "hidden_first_sheet": ("hidden_first_sheet.xlsx", (3, 3, 0), []),
+    "uncalculated_formulas": ("uncalculated_formulas.xlsx", ["column 'Joined'", "24 of 24 rows",
+                                                             "formulas the program that wrote the file never calculated",
+                                                             "open the file in Excel or LibreOffice and save it"], []),
 }
+# mapping options that differ from the corpus' defaults
+OPTIONS = {
+    "utf8_as_cp1252": {"encoding": "cp1252"},
+    "header_row_35": {"header_row": 35},
+    "hidden_first_sheet": {"sheet": None},     # no sheet named: the first visible one
+}
+# landlords whose sessions files are the case (the register is the base one)
+SESSIONS = {"negative_sessions": ("negative_sessions.csv",), "numbers_sessions": ("numbers_sessions.csv",),
+            "sessions_decimal_comma": ("sessions_decimal_comma.csv",),
+            # a glob matching an export, its byte-identical copy and an overlapping extract
+            "sessions_glob": ("base_sessions.csv", "base_sessions.csv", "sessions_overlap.csv")}
+BROKEN_SESSIONS = ["sessions_decimal_comma"]
 
 
-def _mapping(case: str, n: int, register: str) -> str:
+def _mapping(case: str, n: int, register: str, sessions_path: str = "sessions.csv") -> str:
     xlsx = register.endswith(".xlsx")
     formats = '["%d/%m/%Y", "%Y-%m-%d"]' if case == "mixed_dates" else '["%d/%m/%Y"]'
+    options = OPTIONS.get(case, {})
+    sheet = options.get("sheet", "Register")
+    header_row = options.get("header_row", "auto" if xlsx else None)
     return f"""id: corpus_{case}
 name: Corpus {case}
 country: UK
@@ -73,21 +115,27 @@ files:
   participants:
     path: {"participants.xlsx" if xlsx else "participants.csv"}
     {"format: xlsx" if xlsx else ""}
-    {"header_row: auto" if xlsx else ""}
-    {"sheet: Register" if xlsx else ""}
+    {f"header_row: {header_row}" if header_row else ""}
+    {f"sheet: {sheet}" if xlsx and sheet else ""}
+    {f"encoding: {options['encoding']}" if "encoding" in options else ""}
     columns: {COLUMNS}
   sessions:
-    path: sessions.csv
+    path: "{sessions_path}"
     columns: {{participant_ref: Ref, session_date: Date, duration: Minutes}}
 """
 
 
-def _landlord(conf: Path, raw: Path, case: str, n: int, register: str, sessions: str = "base_sessions.csv") -> None:
-    (conf / "landlords" / f"corpus_{case}.yml").write_text(_mapping(case, n, register), encoding="utf-8")
+def _landlord(conf: Path, raw: Path, case: str, n: int, register: str,
+              sessions: tuple[str, ...] = ("base_sessions.csv",)) -> None:
+    glob = len(sessions) > 1
+    (conf / "landlords" / f"corpus_{case}.yml").write_text(
+        _mapping(case, n, register, "sessions*.csv" if glob else "sessions.csv"), encoding="utf-8")
     folder = raw / f"corpus_{case}"
     folder.mkdir(parents=True)
     shutil.copy(CORPUS / register, folder / ("participants.xlsx" if register.endswith(".xlsx") else "participants.csv"))
-    shutil.copy(CORPUS / sessions, folder / "sessions.csv")
+    names = ["sessions.csv", "sessions_copy.csv", "sessions_overlap.csv"] if glob else ["sessions.csv"]
+    for name, source in zip(names, sessions):
+        shutil.copy(CORPUS / source, folder / name)
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +150,8 @@ def corpus_run(tmp_path_factory):
     (conf / "programme.yml").write_text(yaml.safe_dump(programme, allow_unicode=True), encoding="utf-8")
     for n, (case, (register, _, _)) in enumerate(CASES.items()):
         _landlord(conf, raw, case, n, register)
-    _landlord(conf, raw, "negative_sessions", 90, "base_participants.csv", "negative_sessions.csv")
+    for n, (case, sessions) in enumerate(SESSIONS.items()):
+        _landlord(conf, raw, case, 70 + n, "base_participants.csv", sessions)
     _landlord(conf, raw, "same_person_a", 91, "same_person_a.csv")
     _landlord(conf, raw, "same_person_b", 92, "same_person_b.csv")
     run = subprocess.run([sys.executable, "-m", "increase_eval.cli", "prepare", "--raw", str(raw), "--processed",
@@ -124,7 +173,13 @@ def test_the_run_reports_every_broken_landlord_in_one_line_and_no_traceback(corp
     for case in broken:
         lines = [line for line in run.stderr.splitlines() if f"corpus_{case}:" in line and "participants" in line]
         assert len(lines) == 1, (case, run.stderr)
-    assert sorted(e.split(":")[0].split()[-1] for e in manifest["errors"]) == sorted(f"corpus_{c}" for c in broken)
+    for case in BROKEN_SESSIONS:
+        assert len([line for line in run.stderr.splitlines() if f"corpus_{case}: sessions.csv" in line]) == 1
+    assert sorted(e.split(":")[0].split()[-1] for e in manifest["errors"]) == \
+        sorted(f"corpus_{c}" for c in broken + BROKEN_SESSIONS)
+    # one short line each, however large the file's problem
+    assert all(len(e) <= 300 + len(" - Corpus header_repeated skipped") for e in manifest["errors"])
+    assert max(len(line) for line in run.stdout.splitlines() + run.stderr.splitlines()) < 400
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -185,3 +240,56 @@ def test_every_reject_reason_reads_in_french(corpus_run, prepared, config):
     english = re.compile(r"\b(not|outside|expected|missing|unknown|register|value|row|fields|between|beyond)\b")
     assert [r for r in reasons if fr.reason(r) == r or english.search(fr.reason(r))] == []
     assert all(en.reason(r) == r for r in reasons)
+
+
+def test_numbers_against_the_decimal_mark_and_the_currency_are_rejected_not_reread(corpus_run):
+    _, manifest, processed = corpus_run
+    s = _files(manifest, "corpus_numbers_sessions")["sessions"]
+    assert (s["rows_in"], s["kept"], s["rejected"], s["merged"]) == (6, 3, 3, 0)
+    rejects = pd.read_parquet(processed / "rejects.parquet")
+    mine = rejects[rejects["landlord"] == "corpus_numbers_sessions"].set_index("row")["reason"]
+    assert mine.to_dict() == {2: "uses ',' as decimal mark but the mapping says '.'",
+                              4: "amount in EUR but the landlord's currency is GBP",
+                              6: "uses ',' as decimal mark but the mapping says '.'"}
+    sessions = pd.read_parquet(processed / "sessions.parquet")
+    mine = sessions[sessions["landlord"] == "corpus_numbers_sessions"]
+    assert sorted(mine["duration_minutes"]) == [45.0, 45.0, 60.5]
+
+
+def test_a_file_mostly_in_the_other_decimal_mark_is_one_error_line(corpus_run):
+    _, manifest, _ = corpus_run
+    [error] = [e for e in manifest["errors"] if "corpus_sessions_decimal_comma:" in e]
+    assert error.startswith("corpus_sessions_decimal_comma: sessions.csv, column 'Minutes': 24 of 24 rows rejected")
+    assert "write decimal: \",\" in the mapping" in error
+    assert manifest["landlords"]["corpus_sessions_decimal_comma"]["status"] == "not processed"
+
+
+def test_names_like_missing_words_are_people(corpus_run):
+    _, manifest, processed = corpus_run
+    p = pd.read_parquet(processed / "participants.parquet")
+    assert (p["landlord"] == "corpus_names_like_missing").sum() == 3
+
+
+def test_letters_without_decomposition_fold_to_one_person(corpus_run):
+    _, manifest, _ = corpus_run
+    a = _files(manifest, "corpus_same_person_folded")["participants"]
+    assert (a["rows_in"], a["kept"], a["rejected"], a["merged"]) == (4, 2, 0, 2)   # Yıldız = YILDIZ, Œ = OE
+
+
+def test_blank_rows_are_counted_apart_from_records(corpus_run):
+    _, manifest, _ = corpus_run
+    a = _files(manifest, "corpus_delimiter_only_rows")["participants"]
+    assert a["blank_rows"] == 4 and a["rows_in"] == 4
+    assert manifest["totals"]["blank_rows"] >= 4
+
+
+def test_repeats_across_the_files_of_a_glob_are_merged_and_copies_named(corpus_run):
+    run, manifest, _ = corpus_run
+    files = {f["file"]: (f["rows_in"], f["kept"], f["rejected"], f["merged"])
+             for f in manifest["landlords"]["corpus_sessions_glob"]["files"] if f["table"] == "sessions"}
+    assert files == {"sessions.csv": (2, 2, 0, 0), "sessions_copy.csv": (2, 0, 0, 2),
+                     "sessions_overlap.csv": (2, 1, 0, 1)}
+    warning = ("corpus_sessions_glob: sessions_copy.csv is a byte-identical copy of sessions.csv (sessions); "
+               "its rows are merged with that file's")
+    assert manifest["warnings"] == [warning]
+    assert f"warning: {warning}" in run.stdout

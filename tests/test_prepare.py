@@ -405,3 +405,37 @@ def test_registrations_count_register_rows_merged_into_a_person(prepared):
     merged = sum(f["merged"] for l in prepared.manifest["landlords"].values() for f in l["files"]
                  if f["table"] == "participants")
     assert int((p["registrations"] - 1).sum()) == merged
+
+
+# --- broken exports on the rent panel's streamed path ------------------------------------------
+
+def test_the_rent_panel_refuses_numbers_against_its_decimal_mark_and_names_a_file_level_mistake(copy_of, tmp_path,
+                                                                                               config):
+    raw, secret = copy_of
+    # abri (GBP, decimal point): a few amounts in euros or with a decimal comma, and blank rows
+    path = raw / "abri" / "abri_rent_accounts.csv"
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    header, rows = lines[0], lines[1:]
+    first = rows[0].split(",")
+    rows[0] = ",".join(first[:3] + ['"€12.50"'])
+    rows[1] = ",".join(rows[1].split(",")[:3] + ['"1.234,56"'])
+    rows[2] = ",".join(rows[2].split(",")[:3] + ['"12,5"'])
+    path.write_text("\ufeff" + "\n".join([header, *rows[:10], ",,,", *rows[10:], ",,,", ""]), encoding="utf-8")
+    # neotoa (decimal comma): every amount written with a decimal point
+    neotoa = raw / "neotoa" / "NEOTOA_COMPTES.csv"
+    text = neotoa.read_text(encoding="utf-8")
+    neotoa.write_text(text.replace(",", "."), encoding="utf-8")
+
+    outcome = prepare.run(raw, tmp_path / "out", config, secret=secret, say=lambda m: None, workers=1)
+    [error] = outcome.errors
+    assert error.startswith("neotoa: NEOTOA_COMPTES.csv, column '")
+    assert "rows rejected as 'uses '.' as decimal mark but the mapping says ','" in error
+    assert 'write decimal: "." in the mapping' in error and error.endswith("Neotoa skipped") and len(error) < 330
+    rejects = pd.read_parquet(tmp_path / "out" / "rejects.parquet")
+    assert not (rejects["landlord"] == "neotoa").any()
+    mine = rejects[(rejects["landlord"] == "abri") & (rejects["table"] == "rent_accounts")]
+    reasons = dict(zip(mine["row"], mine["reason"]))
+    assert reasons[2] == "amount in EUR but the landlord's currency is GBP"
+    assert reasons[3] == reasons[4] == "uses ',' as decimal mark but the mapping says '.'"
+    [account] = [a for a in outcome.accounts if a.landlord == "abri" and a.table == "rent_accounts"]
+    assert account.blank_rows == 2 and account.balanced() and account.rows_in == len(rows)

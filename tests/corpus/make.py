@@ -23,6 +23,8 @@ def w(name: str, lines: list[str], enc: str = "utf-8", bom: bool = False) -> Non
 
 
 def main() -> None:
+    people = ["Ada", "Ben", "Cal", "Dee", "Eli", "Flo", "Gus", "Hal", "Ida", "Jon", "Kim", "Lou", "Max", "Ned",
+              "Oli", "Pam", "Quin", "Roy", "Sal", "Tom", "Una", "Val", "Wyn", "Xia"]
     w("base_participants.csv", GOOD)
     w("base_sessions.csv", ["Ref,Date,Minutes", "C1,20/03/2019,60", "C3,12/02/2020,45"])
     (HERE / "empty.csv").write_bytes(b"")
@@ -64,6 +66,77 @@ def main() -> None:
                              "C9,only,three"])
     w("same_person_a.csv", [H, "S1,Uma,Twice,05/05/1970,Harbour,F,N,01/03/2019,", "S2,Vic,Once,06/06/1971,Harbour,M,N,01/03/2019,"])
     w("same_person_b.csv", [H, "Z7,UMA,TWICE,1970-05-05,Harbour,F,N,01/09/2019,", "Z8,Wes,Elsewhere,07/07/1972,Harbour,M,N,01/09/2019,"])
+
+    # numbers against the mapping's decimal mark ('.') and the landlord's currency (GBP)
+    w("numbers_sessions.csv", ["Ref,Date,Minutes", 'C1,20/03/2019,"12,5"', "C1,21/03/2019,60.5", "C3,12/02/2020,€45",
+                               "C3,13/02/2020,£45", 'C3,14/02/2020,"1.234,5"', 'C1,22/03/2019," 45 "'])
+    # an extract overlapping the base sessions: one row repeated, one new
+    w("sessions_overlap.csv", ["Ref,Date,Minutes", "C3,12/02/2020,45", "C3,13/02/2020,30"])
+    # most of a file's amounts with a decimal comma in a '.' file: one file-level line
+    w("sessions_decimal_comma.csv", ["Ref,Date,Minutes"] + [f'C1,{d:02d}/04/2019,"{d},5"' for d in range(1, 25)])
+    # dates followed by a time of day, ISO with a time zone, Excel serials with a fraction
+    w("dates_with_times.csv", [H,
+                               "C1,Ann,Example,14/02/1980 00:00,Harbour,F,Y,2019-03-01T09:30:00Z,15/03/2019 14:05",
+                               "C2,Bob,Sample,1992-07-30T23:30:00+01:00,Harbour,M,N,43845.604,",
+                               "C3,Cat,Demo,27395.25,Harbour,F,N,03/02/2020 08:00:00,"])
+    # a NUL byte in a reference, an escape code in a name
+    w("control_characters.csv", [H, "C\x001,Ann,Example,14/02/1980,Harbour,F,Y,01/03/2019,",
+                                 "C2,Bob\x1b,Sample,30/07/1992,Harbour,M,N,15/01/2020,", GOOD[3]])
+    # UTF-16 (no byte order mark) read as UTF-8: mostly NUL bytes
+    w("utf16_as_utf8.csv", GOOD, enc="utf-16-le")
+    # UTF-8 read as Windows-1252 (the mapping of this case says cp1252)
+    w("utf8_as_cp1252.csv", GOOD + ["C4,Zoë,Lefèvre,02/03/1985,Harbour,F,N,01/06/2020,"])
+    # surnames and first names that are missing-value words elsewhere
+    w("names_like_missing.csv", [H, "N1,Na,Null,03/03/1983,Harbour,F,N,01/06/2020,",
+                                 "N2,Nan,None,04/04/1984,Harbour,M,N,01/06/2020,",
+                                 "N3,None,NA,05/05/1985,Harbour,F,N,01/06/2020,"])
+    # the same people spelt with and without letters that do not decompose (ı, ş, œ, æ, ø)
+    w("same_person_folded.csv", [H, "T1,Ayşe,Yıldız,08/08/1978,Harbour,F,N,01/06/2020,",
+                                 "T2,AYSE,YILDIZ,08/08/1978,Harbour,F,N,01/07/2020,",
+                                 "T3,Œdipe,Lætitia-Søren,09/09/1979,Harbour,M,N,01/06/2020,",
+                                 "T4,OEDIPE,LAETITIA SOREN,09/09/1979,Harbour,M,N,01/07/2020,"])
+    # a delimiter after the last field of every data row
+    w("trailing_delimiter.csv", [H] + [line + "," for line in GOOD[1:]])
+    # rows of delimiters only and empty lines are blank, not records; row numbers stay right
+    w("delimiter_only_rows.csv", [H, GOOD[1], ",,,,,,,,", GOOD[2], "", ",,,,,,,,", GOOD[3], ",,,,",
+                                  "C4,Dan,Trial,31/02/1990,Harbour,M,N,01/06/2020,"])
+    # a header split on ',' above rows split on ';': every row malformed, one file-level line
+    w("rows_other_delimiter.csv", [H] + [f"W{i};{name};Split;01/01/1983;Harbour;F;N;01/03/2020;"
+                                         for i, name in enumerate(people)])
+    # a header further down than the first 31 lines
+    w("header_row_35.csv", [f"Harbour Homes export, note {i}" for i in range(1, 35)] + GOOD)
+    # one header repeated thousands of times: the message stays one short line
+    w("header_repeated.csv", [H + ",Ref" * 3000] + [line + ",X" * 3000 for line in GOOD[1:]])
+    # most dates written mm/dd/yyyy while the mapping says dd/mm/yyyy: one file-level line
+    w("us_dates.csv", [H] + [f"U{i},{name},Trial,01/01/1980,Harbour,F,N,03/{13 + i % 15}/2020,"
+                             for i, name in enumerate(people)])
+    # an optional column whose few values are mostly mm/dd/yyyy: also one file-level line
+    w("us_dates_optional_column.csv", [H] + [f"V{i},{name},Mock,01/01/1981,Harbour,F,N,01/03/2020,"
+                                             f"{'03/%d/2020' % (13 + i % 15) if i < 22 else ''}"
+                                             for i, name in enumerate(people + [p + "a" for p in people])])
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Old register"
+    ws.append(["Reference", "Name", "Notes"])       # a hidden first sheet: not the one to read
+    ws.append(["X1", "Old", "superseded"])
+    ws.sheet_state = "hidden"
+    ws = wb.create_sheet("Register")
+    for line in GOOD:
+        ws.append(line.split(","))
+    wb.properties.creator = "increase-eval corpus"
+    wb.properties.created = wb.properties.modified = dt.datetime(2024, 1, 1)
+    wb.save(HERE / "hidden_first_sheet.xlsx")
+
+    wb = Workbook()    # written by a program that does not calculate formulas: no values stored
+    ws = wb.active
+    ws.title = "Register"
+    ws.append(H.split(","))
+    for i, name in enumerate(people):
+        ws.append([f"F{i}", name, "Formula", "01/01/1982", "Harbour", "F", "N", "=DATE(2020,3,1)+B1*0", None])
+    wb.properties.creator = "increase-eval corpus"
+    wb.properties.created = wb.properties.modified = dt.datetime(2024, 1, 1)
+    wb.save(HERE / "uncalculated_formulas.xlsx")
 
     wb = Workbook()
     ws = wb.active

@@ -164,9 +164,9 @@ def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout:
             try:
                 _execute_notebook(nb, out, params, timeout, km)
             except Exception:
-                failed = target / "failed"
-                failed.mkdir(exist_ok=True)
-                if out.exists():
+                if out.exists():      # failed/ only ever holds notebooks
+                    failed = target / "failed"
+                    failed.mkdir(exist_ok=True)
                     os.replace(out, failed / f"{job.lang}_{nb.name}")
                 raise
             executed.append(json.loads(out.read_text(encoding="utf-8")))
@@ -384,8 +384,9 @@ def _collect(done, futures, results, outputs, bar) -> None:
 
 
 def recover(outputs: Path) -> None:
-    """Remove what a killed run left: work folders and half-written files (published
-    files are only ever replaced by rename, so they are whole)."""
+    """Remove what a killed run left: work folders, half-written files (published files
+    are only ever replaced by rename, so they are whole) and empty failed/ folders (older
+    versions made one before knowing whether a notebook would go in it)."""
     import shutil
 
     patterns = ("*/.work-*", "*/.report_*.html.*", "*/..state_*.json.*", ".index.*")   # see _write_atomic
@@ -394,6 +395,9 @@ def recover(outputs: Path) -> None:
             shutil.rmtree(stale, ignore_errors=True)
         else:
             stale.unlink(missing_ok=True)
+    for failed in outputs.glob("*/failed"):
+        if failed.is_dir() and not any(failed.iterdir()):
+            failed.rmdir()
 
 
 def summary(results: list[Result]) -> str:

@@ -2,11 +2,14 @@
 self-contained HTML report per entity and language, an index page and Excel tables.
 
 Each report (entity, language) is a job run in its own process, in its own session, so
-that a job over its time limit is killed with its kernels. A job is skipped when nothing
-it depends on changed: the source files of its landlords (from the processed manifest),
-the configuration, the notebooks and the library. Outputs are written atomically: a
-failed or interrupted job never replaces a good report; its executed notebooks are kept
-under outputs/<entity>/failed/ for debugging.
+that a job over its time limit is killed with its kernels. Jobs and their kernels die
+with the run even when it is killed with SIGKILL (lifeline), and a job whose run is gone
+publishes nothing: the run writes each report's state file and the index, so a report is
+never published by a run that can no longer record it. A job is skipped when nothing it
+depends on changed (the source files of its landlords, from the processed manifest, the
+configuration, the notebooks and the library). Outputs are written atomically: a failed
+or interrupted job never replaces a good report; its executed notebooks are kept under
+outputs/<entity>/failed/ for debugging.
 
 Why not nbconvert: every output our notebooks show is HTML the library made (text,
 tables, figures as inline PNG with alternative text), so the report is assembled from
@@ -33,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import __version__, data
+from . import __version__, data, lifeline
 from .config import Config, load as load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,15 +115,17 @@ def _state_path(outputs: Path, job: Job) -> Path:
 
 # --- one job, in its own process --------------------------------------------------------------
 
-def _start_kernel(retries: int = 3):
+def _start_kernel(work: Path, retries: int = 3):
     """A kernel for one report's notebooks; one that fails to start is retried
-    (papermill#511: 'Address already in use' when many start at once)."""
+    (papermill#511: 'Address already in use' when many start at once). It dies with this
+    job, even when the job is killed with SIGKILL (lifeline), and its connection file is
+    in the job's work folder, which the next run removes if the job could not."""
     from jupyter_client.manager import KernelManager
 
     for attempt in range(1, retries + 1):
-        km = KernelManager(kernel_name="python3")
+        km = KernelManager(kernel_name="python3", connection_file=str(work / "kernel.json"))
         try:
-            km.start_kernel(cwd=str(NOTEBOOKS_DIR))
+            km.start_kernel(cwd=str(NOTEBOOKS_DIR), preexec_fn=lifeline.preexec(os.getpid()))
             client = km.client()
             client.start_channels()
             client.wait_for_ready(timeout=120)
@@ -143,9 +148,20 @@ def _execute_notebook(path: Path, out: Path, params: dict, timeout: int, km) -> 
                         progress_bar=False, execution_timeout=timeout, log_output=False, km=km)
 
 
-def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout: int) -> dict:
+def _publish(src: Path, dst: Path, parent: int | None) -> None:
+    """Rename a finished file into place, unless the run that started this job is gone
+    (it could then never write the report's state file and the index)."""
+    if parent is not None:
+        lifeline.check(parent)
+    os.replace(src, dst)
+
+
+def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout: int,
+            parent: int | None = None) -> dict:
     """Execute the notebooks of one report and write its HTML (and, for the entity's
-    first language, its Excel tables). Returns the headline figures for the index."""
+    first language, its Excel tables). `parent`: the PID of the run that started this
+    job; when it is gone, nothing is published (lifeline.Orphaned). Returns the headline
+    figures for the index."""
     from . import tables
 
     config = load_config(config_dir)
@@ -158,7 +174,7 @@ def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout:
     os.environ["INCREASE_EVAL_CONFIG"] = str(config_dir.resolve())
     km = None
     try:
-        km = _start_kernel()
+        km = _start_kernel(work)
         for nb in notebooks():
             out = work / nb.name
             try:
@@ -175,14 +191,14 @@ def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout:
         document = assemble(job, executed, manifest, config)
         entity_data = data.load(processed, job.entity, config)     # once, for headline and workbook
         headline = tables.headline(entity_data, config, config_dir)
-        workbook = None
+        built = {f"report_{job.lang}.html": work / f"report_{job.lang}.html"}
+        built[f"report_{job.lang}.html"].write_bytes(document.encode("utf-8"))
         if job.lang == plan(config, [job.entity])[0].lang:
-            workbook = work / "tables.xlsx"
-            tables.workbook(entity_data, job.lang, config, config_dir, workbook)
-            os.chmod(workbook, 0o644)
-        _write_atomic(target / f"report_{job.lang}.html", document.encode("utf-8"))
-        if workbook is not None:
-            os.replace(workbook, target / "tables.xlsx")
+            built["tables.xlsx"] = work / "tables.xlsx"
+            tables.workbook(entity_data, job.lang, config, config_dir, built["tables.xlsx"])
+        for name, path in built.items():     # the report first, then its workbook
+            os.chmod(path, 0o644)
+            _publish(path, target / name, parent)
         return headline
     finally:
         if km is not None:
@@ -293,10 +309,12 @@ def assemble(job: Job, executed: list[dict], manifest: dict, config: Config) -> 
 # --- the batch -----------------------------------------------------------------------------
 
 def _run_in_process(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout: int) -> Result:
-    """Run one job in a child process (new session): killed with its kernels when late."""
+    """Run one job in a child process (new session): killed with its kernels when late.
+    The job dies with this process, even when it is killed with SIGKILL (lifeline)."""
     t0 = time.perf_counter()
     cmd = [sys.executable, "-m", "increase_eval.report", "--job", job.entity, job.lang, "--processed", str(processed),
-           "--outputs", str(outputs), "--config", str(config_dir), "--timeout", str(timeout)]
+           "--outputs", str(outputs), "--config", str(config_dir), "--timeout", str(timeout),
+           "--parent", str(os.getpid())]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     _RUNNING.add(proc)
     try:
@@ -418,9 +436,14 @@ def _job_main(argv: list[str]) -> int:
     ap.add_argument("--outputs", type=Path, required=True)
     ap.add_argument("--config", type=Path, required=True)
     ap.add_argument("--timeout", type=int, required=True)
+    ap.add_argument("--parent", type=int, default=None, help="PID of the run: the job dies with it")
     a = ap.parse_args(argv)
+    if a.parent is not None:
+        lifeline.bind(a.parent)
+    # terminated: stop the kernel and remove the work folder on the way out (finally)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
-        headline = run_job(Job(*a.job), a.processed, a.outputs, a.config, a.timeout)
+        headline = run_job(Job(*a.job), a.processed, a.outputs, a.config, a.timeout, parent=a.parent)
     except Exception as exc:  # reported on one line by the parent
         name = type(exc).__name__
         text = str(exc).strip().splitlines()

@@ -7,9 +7,10 @@ with the run even when it is killed with SIGKILL (lifeline), and a job whose run
 publishes nothing: the run writes each report's state file and the index, so a report is
 never published by a run that can no longer record it. A job is skipped when nothing it
 depends on changed (the source files of its landlords, from the processed manifest, the
-configuration, the notebooks and the library). Outputs are written atomically: a failed
-or interrupted job never replaces a good report; its executed notebooks are kept under
-outputs/<entity>/failed/ for debugging.
+configuration, the notebooks and the library) and its files are the ones its state file
+records. Outputs are written atomically: a failed or interrupted job never replaces a
+good report; its executed notebooks are kept under outputs/<entity>/failed/ for
+debugging.
 
 Why not nbconvert: every output our notebooks show is HTML the library made (text,
 tables, figures as inline PNG with alternative text), so the report is assembled from
@@ -61,6 +62,7 @@ class Result:
     seconds: float = 0.0
     error: str = ""
     headline: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)     # file published -> its SHA-256
 
 
 def notebooks() -> list[Path]:
@@ -148,6 +150,10 @@ def _execute_notebook(path: Path, out: Path, params: dict, timeout: int, km) -> 
                         progress_bar=False, execution_timeout=timeout, log_output=False, km=km)
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _publish(src: Path, dst: Path, parent: int | None) -> None:
     """Rename a finished file into place, unless the run that started this job is gone
     (it could then never write the report's state file and the index)."""
@@ -161,7 +167,7 @@ def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout:
     """Execute the notebooks of one report and write its HTML (and, for the entity's
     first language, its Excel tables). `parent`: the PID of the run that started this
     job; when it is gone, nothing is published (lifeline.Orphaned). Returns the headline
-    figures for the index."""
+    figures for the index and the SHA-256 of each file published (for the state file)."""
     from . import tables
 
     config = load_config(config_dir)
@@ -196,10 +202,13 @@ def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout:
         if job.lang == plan(config, [job.entity])[0].lang:
             built["tables.xlsx"] = work / "tables.xlsx"
             tables.workbook(entity_data, job.lang, config, config_dir, built["tables.xlsx"])
-        for name, path in built.items():     # the report first, then its workbook
+        files = {}
+        for name, path in built.items():
             os.chmod(path, 0o644)
+            files[name] = _sha256(path)
+        for name, path in built.items():     # the report first, then its workbook
             _publish(path, target / name, parent)
-        return headline
+        return {"headline": headline, "files": files}
     finally:
         if km is not None:
             km.shutdown_kernel(now=True)
@@ -329,7 +338,8 @@ def _run_in_process(job: Job, processed: Path, outputs: Path, config_dir: Path, 
     if proc.returncode != 0:
         lines = [l for l in err.strip().splitlines() if l.strip()]
         return Result(job, "failed", seconds, lines[-1] if lines else f"exit code {proc.returncode}")
-    return Result(job, "done", seconds, headline=json.loads(out.strip().splitlines()[-1]))
+    made = json.loads(out.strip().splitlines()[-1])
+    return Result(job, "done", seconds, headline=made["headline"], files=made["files"])
 
 
 _RUNNING: set = set()   # job processes alive, killed with their kernels if the run is interrupted
@@ -358,13 +368,10 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
     todo = []
     for job in jobs:
         key = job_key(job, manifest, config, digest)
-        state = _state_path(outputs, job)
-        report = outputs / job.entity / f"report_{job.lang}.html"
-        if not force and state.is_file() and report.is_file():
-            saved = json.loads(state.read_text(encoding="utf-8"))
-            if saved.get("key") == key:
-                results[job] = Result(job, "skipped", headline=saved.get("headline", {}))
-                continue
+        saved = None if force else _up_to_date(outputs, job, key)
+        if saved is not None:
+            results[job] = Result(job, "skipped", headline=saved.get("headline", {}))
+            continue
         todo.append((job, key))
     workers = workers or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     outputs.mkdir(parents=True, exist_ok=True)
@@ -389,6 +396,25 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
     return ordered
 
 
+def _up_to_date(outputs: Path, job: Job, key: str) -> dict | None:
+    """The saved state of a report that need not be made again: made from the same
+    inputs (key), and the files it describes are the ones in place. A report published
+    by a job whose run was killed before writing the state file does not match, so it
+    is made again."""
+    try:
+        saved = json.loads(_state_path(outputs, job).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = saved.get("files") or {}
+    if saved.get("key") != key or f"report_{job.lang}.html" not in files:
+        return None
+    for name, digest in files.items():
+        path = outputs / job.entity / name
+        if not path.is_file() or _sha256(path) != digest:
+            return None
+    return saved
+
+
 def _collect(done, futures, results, outputs, bar) -> None:
     for future in done:
         job, key = futures[future]
@@ -396,15 +422,16 @@ def _collect(done, futures, results, outputs, bar) -> None:
         results[job] = result
         if result.status == "done":
             _write_atomic(_state_path(outputs, job),
-                          json.dumps({"key": key, "headline": result.headline}).encode("utf-8"))
+                          json.dumps({"key": key, "headline": result.headline, "files": result.files}).encode("utf-8"))
         bar.set_postfix_str(f"{job.name} {result.status}")
         bar.update(1)
 
 
 def recover(outputs: Path) -> None:
-    """Remove what a killed run left: work folders, half-written files (published files
-    are only ever replaced by rename, so they are whole) and empty failed/ folders (older
-    versions made one before knowing whether a notebook would go in it)."""
+    """Remove what a killed run left: work folders (with a kernel's connection file),
+    half-written files (published files are only ever replaced by rename, so they are
+    whole) and empty failed/ folders (older versions made one before knowing whether a
+    notebook would go in it)."""
     import shutil
 
     patterns = ("*/.work-*", "*/.report_*.html.*", "*/..state_*.json.*", ".index.*")   # see _write_atomic
@@ -443,13 +470,13 @@ def _job_main(argv: list[str]) -> int:
     # terminated: stop the kernel and remove the work folder on the way out (finally)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
-        headline = run_job(Job(*a.job), a.processed, a.outputs, a.config, a.timeout, parent=a.parent)
+        made = run_job(Job(*a.job), a.processed, a.outputs, a.config, a.timeout, parent=a.parent)
     except Exception as exc:  # reported on one line by the parent
         name = type(exc).__name__
         text = str(exc).strip().splitlines()
         print(f"{name}: {text[-1] if text else ''}"[:500], file=sys.stderr)
         return 1
-    print(json.dumps(headline, default=float))
+    print(json.dumps(made, default=float))
     return 0
 
 

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import __version__, diagnose, frames, normalise as nz, readers, schema, store
+from . import __version__, diagnose, frames, lifeline, normalise as nz, readers, schema, store
 from .config import SYNTHETIC_MARKER, Config, ConfigError, FileMapping, Landlord
 from .errors import FileProblem, UserError
 from .pseudonymise import Pseudonymiser, load_or_create
@@ -1068,12 +1068,14 @@ def _process_landlord(job) -> LandlordData | FileProblem:
 
 
 def _map(fn, jobs: list, workers: int):
-    """fn over jobs, in order; in worker processes when there is more than one job and worker."""
+    """fn over jobs, in order; in worker processes when there is more than one job and worker.
+    The workers die with this process, even when it is killed with SIGKILL (lifeline)."""
     workers = min(workers, len(jobs))
     if workers <= 1:
         yield from map(fn, jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=lifeline.pool_context(), initializer=lifeline.bind,
+                             initargs=(os.getpid(),)) as pool:
         yield from pool.map(fn, jobs)
 
 

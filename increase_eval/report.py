@@ -2,11 +2,15 @@
 self-contained HTML report per entity and language, an index page and Excel tables.
 
 Each report (entity, language) is a job run in its own process, in its own session, so
-that a job over its time limit is killed with its kernels. A job is skipped when nothing
-it depends on changed: the source files of its landlords (from the processed manifest),
-the configuration, the notebooks and the library. Outputs are written atomically: a
-failed or interrupted job never replaces a good report; its executed notebooks are kept
-under outputs/<entity>/failed/ for debugging.
+that a job over its time limit is killed with its kernels. Jobs and their kernels die
+with the run even when it is killed with SIGKILL (lifeline), and a job whose run is gone
+publishes nothing: the run writes each report's state file and the index, so a report is
+never published by a run that can no longer record it. A job is skipped when nothing it
+depends on changed (the source files of its landlords, from the processed manifest, the
+configuration, the notebooks and the library) and its files are the ones its state file
+records. Outputs are written atomically: a failed or interrupted job never replaces a
+good report; its executed notebooks are kept under outputs/<entity>/failed/ for
+debugging.
 
 Why not nbconvert: every output our notebooks show is HTML the library made (text,
 tables, figures as inline PNG with alternative text), so the report is assembled from
@@ -33,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import __version__, data
+from . import __version__, data, lifeline
 from .config import Config, load as load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +62,7 @@ class Result:
     seconds: float = 0.0
     error: str = ""
     headline: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)     # file published -> its SHA-256
 
 
 def notebooks() -> list[Path]:
@@ -112,15 +117,17 @@ def _state_path(outputs: Path, job: Job) -> Path:
 
 # --- one job, in its own process --------------------------------------------------------------
 
-def _start_kernel(retries: int = 3):
+def _start_kernel(work: Path, retries: int = 3):
     """A kernel for one report's notebooks; one that fails to start is retried
-    (papermill#511: 'Address already in use' when many start at once)."""
+    (papermill#511: 'Address already in use' when many start at once). It dies with this
+    job, even when the job is killed with SIGKILL (lifeline), and its connection file is
+    in the job's work folder, which the next run removes if the job could not."""
     from jupyter_client.manager import KernelManager
 
     for attempt in range(1, retries + 1):
-        km = KernelManager(kernel_name="python3")
+        km = KernelManager(kernel_name="python3", connection_file=str(work / "kernel.json"))
         try:
-            km.start_kernel(cwd=str(NOTEBOOKS_DIR))
+            km.start_kernel(cwd=str(NOTEBOOKS_DIR), preexec_fn=lifeline.preexec(os.getpid()))
             client = km.client()
             client.start_channels()
             client.wait_for_ready(timeout=120)
@@ -143,9 +150,24 @@ def _execute_notebook(path: Path, out: Path, params: dict, timeout: int, km) -> 
                         progress_bar=False, execution_timeout=timeout, log_output=False, km=km)
 
 
-def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout: int) -> dict:
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _publish(src: Path, dst: Path, parent: int | None) -> None:
+    """Rename a finished file into place, unless the run that started this job is gone
+    (it could then never write the report's state file and the index)."""
+    if parent is not None:
+        lifeline.check(parent)
+    os.replace(src, dst)
+
+
+def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout: int,
+            parent: int | None = None) -> dict:
     """Execute the notebooks of one report and write its HTML (and, for the entity's
-    first language, its Excel tables). Returns the headline figures for the index."""
+    first language, its Excel tables). `parent`: the PID of the run that started this
+    job; when it is gone, nothing is published (lifeline.Orphaned). Returns the headline
+    figures for the index and the SHA-256 of each file published (for the state file)."""
     from . import tables
 
     config = load_config(config_dir)
@@ -158,15 +180,15 @@ def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout:
     os.environ["INCREASE_EVAL_CONFIG"] = str(config_dir.resolve())
     km = None
     try:
-        km = _start_kernel()
+        km = _start_kernel(work)
         for nb in notebooks():
             out = work / nb.name
             try:
                 _execute_notebook(nb, out, params, timeout, km)
             except Exception:
-                failed = target / "failed"
-                failed.mkdir(exist_ok=True)
-                if out.exists():
+                if out.exists():      # failed/ only ever holds notebooks
+                    failed = target / "failed"
+                    failed.mkdir(exist_ok=True)
                     os.replace(out, failed / f"{job.lang}_{nb.name}")
                 raise
             executed.append(json.loads(out.read_text(encoding="utf-8")))
@@ -175,15 +197,18 @@ def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout:
         document = assemble(job, executed, manifest, config)
         entity_data = data.load(processed, job.entity, config)     # once, for headline and workbook
         headline = tables.headline(entity_data, config, config_dir)
-        workbook = None
+        built = {f"report_{job.lang}.html": work / f"report_{job.lang}.html"}
+        built[f"report_{job.lang}.html"].write_bytes(document.encode("utf-8"))
         if job.lang == plan(config, [job.entity])[0].lang:
-            workbook = work / "tables.xlsx"
-            tables.workbook(entity_data, job.lang, config, config_dir, workbook)
-            os.chmod(workbook, 0o644)
-        _write_atomic(target / f"report_{job.lang}.html", document.encode("utf-8"))
-        if workbook is not None:
-            os.replace(workbook, target / "tables.xlsx")
-        return headline
+            built["tables.xlsx"] = work / "tables.xlsx"
+            tables.workbook(entity_data, job.lang, config, config_dir, built["tables.xlsx"])
+        files = {}
+        for name, path in built.items():
+            os.chmod(path, 0o644)
+            files[name] = _sha256(path)
+        for name, path in built.items():     # the report first, then its workbook
+            _publish(path, target / name, parent)
+        return {"headline": headline, "files": files}
     finally:
         if km is not None:
             km.shutdown_kernel(now=True)
@@ -305,10 +330,12 @@ def assemble(job: Job, executed: list[dict], manifest: dict, config: Config) -> 
 # --- the batch -----------------------------------------------------------------------------
 
 def _run_in_process(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout: int) -> Result:
-    """Run one job in a child process (new session): killed with its kernels when late."""
+    """Run one job in a child process (new session): killed with its kernels when late.
+    The job dies with this process, even when it is killed with SIGKILL (lifeline)."""
     t0 = time.perf_counter()
     cmd = [sys.executable, "-m", "increase_eval.report", "--job", job.entity, job.lang, "--processed", str(processed),
-           "--outputs", str(outputs), "--config", str(config_dir), "--timeout", str(timeout)]
+           "--outputs", str(outputs), "--config", str(config_dir), "--timeout", str(timeout),
+           "--parent", str(os.getpid())]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     _RUNNING.add(proc)
     try:
@@ -323,7 +350,8 @@ def _run_in_process(job: Job, processed: Path, outputs: Path, config_dir: Path, 
     if proc.returncode != 0:
         lines = [l for l in err.strip().splitlines() if l.strip()]
         return Result(job, "failed", seconds, lines[-1] if lines else f"exit code {proc.returncode}")
-    return Result(job, "done", seconds, headline=json.loads(out.strip().splitlines()[-1]))
+    made = json.loads(out.strip().splitlines()[-1])
+    return Result(job, "done", seconds, headline=made["headline"], files=made["files"])
 
 
 _RUNNING: set = set()   # job processes alive, killed with their kernels if the run is interrupted
@@ -352,13 +380,10 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
     todo = []
     for job in jobs:
         key = job_key(job, manifest, config, digest)
-        state = _state_path(outputs, job)
-        report = outputs / job.entity / f"report_{job.lang}.html"
-        if not force and state.is_file() and report.is_file():
-            saved = json.loads(state.read_text(encoding="utf-8"))
-            if saved.get("key") == key:
-                results[job] = Result(job, "skipped", headline=saved.get("headline", {}))
-                continue
+        saved = None if force else _up_to_date(outputs, job, key)
+        if saved is not None:
+            results[job] = Result(job, "skipped", headline=saved.get("headline", {}))
+            continue
         todo.append((job, key))
     workers = workers or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     outputs.mkdir(parents=True, exist_ok=True)
@@ -383,6 +408,25 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
     return ordered
 
 
+def _up_to_date(outputs: Path, job: Job, key: str) -> dict | None:
+    """The saved state of a report that need not be made again: made from the same
+    inputs (key), and the files it describes are the ones in place. A report published
+    by a job whose run was killed before writing the state file does not match, so it
+    is made again."""
+    try:
+        saved = json.loads(_state_path(outputs, job).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = saved.get("files") or {}
+    if saved.get("key") != key or f"report_{job.lang}.html" not in files:
+        return None
+    for name, digest in files.items():
+        path = outputs / job.entity / name
+        if not path.is_file() or _sha256(path) != digest:
+            return None
+    return saved
+
+
 def _collect(done, futures, results, outputs, bar) -> None:
     for future in done:
         job, key = futures[future]
@@ -390,14 +434,16 @@ def _collect(done, futures, results, outputs, bar) -> None:
         results[job] = result
         if result.status == "done":
             _write_atomic(_state_path(outputs, job),
-                          json.dumps({"key": key, "headline": result.headline}).encode("utf-8"))
+                          json.dumps({"key": key, "headline": result.headline, "files": result.files}).encode("utf-8"))
         bar.set_postfix_str(f"{job.name} {result.status}")
         bar.update(1)
 
 
 def recover(outputs: Path) -> None:
-    """Remove what a killed run left: work folders and half-written files (published
-    files are only ever replaced by rename, so they are whole)."""
+    """Remove what a killed run left: work folders (with a kernel's connection file),
+    half-written files (published files are only ever replaced by rename, so they are
+    whole) and empty failed/ folders (older versions made one before knowing whether a
+    notebook would go in it)."""
     import shutil
 
     patterns = ("*/.work-*", "*/.report_*.html.*", "*/..state_*.json.*", ".index.*")   # see _write_atomic
@@ -406,6 +452,9 @@ def recover(outputs: Path) -> None:
             shutil.rmtree(stale, ignore_errors=True)
         else:
             stale.unlink(missing_ok=True)
+    for failed in outputs.glob("*/failed"):
+        if failed.is_dir() and not any(failed.iterdir()):
+            failed.rmdir()
 
 
 def summary(results: list[Result]) -> str:
@@ -426,15 +475,20 @@ def _job_main(argv: list[str]) -> int:
     ap.add_argument("--outputs", type=Path, required=True)
     ap.add_argument("--config", type=Path, required=True)
     ap.add_argument("--timeout", type=int, required=True)
+    ap.add_argument("--parent", type=int, default=None, help="PID of the run: the job dies with it")
     a = ap.parse_args(argv)
+    if a.parent is not None:
+        lifeline.bind(a.parent)
+    # terminated: stop the kernel and remove the work folder on the way out (finally)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
-        headline = run_job(Job(*a.job), a.processed, a.outputs, a.config, a.timeout)
+        made = run_job(Job(*a.job), a.processed, a.outputs, a.config, a.timeout, parent=a.parent)
     except Exception as exc:  # reported on one line by the parent
         name = type(exc).__name__
         text = str(exc).strip().splitlines()
         print(f"{name}: {text[-1] if text else ''}"[:500], file=sys.stderr)
         return 1
-    print(json.dumps(headline, default=float))
+    print(json.dumps(made, default=float))
     return 0
 
 

@@ -21,9 +21,18 @@ def _k(config: Config) -> int:
 
 
 def accounts(d: data.Dataset, config: Config, config_dir: Path) -> dict[str, value.Account]:
-    values = value.load_values(config_dir)
-    end = config.programme["programme"]["data_end"]
-    return {lid: value.account(value.basis(config.landlords[lid], d, end), values) for lid in d.landlords}
+    """The value accounts of the entity's landlords: worked out once per dataset loaded (the
+    headline and the workbook of a report job share them)."""
+    if _ACCOUNTS.get("data") is not d or _ACCOUNTS.get("config_dir") != str(config_dir):
+        values = value.load_values(config_dir)
+        end = config.programme["programme"]["data_end"]
+        _ACCOUNTS.clear()
+        made = {lid: value.account(value.basis(config.landlords[lid], d, end), values) for lid in d.landlords}
+        _ACCOUNTS.update(data=d, config_dir=str(config_dir), accounts=made)
+    return _ACCOUNTS["accounts"]
+
+
+_ACCOUNTS: dict = {}
 
 
 def sroi_by_currency(accts: dict[str, value.Account], values: value.Values) -> dict[str, float]:

@@ -60,6 +60,7 @@ TIMES = [" %H:%M:%S", " %H:%M", "T%H:%M:%S"]
 STOP = {"de", "du", "des", "la", "le", "les", "l", "d", "of", "the", "a", "an", "en", "et", "and", "in", "au",
         "aux", "par", "per", "y", "n", "e", "on", "for", "pour", "by", "une", "un", "dans", "this", "s"}
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "pk": "park", "rd": "road", "mt": "mount"}
+PLACE_STOP = {"de", "du", "des", "la", "le", "les", "l", "d", "of", "the", "et", "and", "en"}   # "A" names a place
 
 
 def _stem(token: str) -> str:
@@ -563,9 +564,7 @@ def profile(col: Column, vocab: Vocab) -> None:
         if col.kind == "text" and share(lambda v: bool(_NUMBER.fullmatch(v))) >= 0.9:
             col.kind = "number"
     elif share(lambda v: bool(_NUMBER.fullmatch(v))) >= 0.9:
-        col.kind = "number"
-        if share(_is_serial) >= 0.9 and {"date"} & set(col.words):
-            col.kind = "date"
+        col.kind = "serial" if share(_is_serial) >= 0.9 else "number"
     elif share(lambda v: bool(_NUMBER.fullmatch(v) or _DURATION.fullmatch(v))) >= 0.9:
         col.kind = "duration"
     else:
@@ -696,12 +695,14 @@ def categories_of(col: Column) -> tuple[list[tuple[str, int]], int] | None:
 
 # --- which file is which table, which header which field -------------------------------------------
 
+# kinds of column (profile) each kind of field may read; "serial": whole numbers 10,000 to 60,000,
+# Excel's day numbers of 1927 to 2064 (or counts, or references)
 COMPATIBLE = {
-    "ref": {"text", "number", "empty"}, "text": {"text", "empty"}, "date": {"date", "empty"},
+    "ref": {"text", "number", "serial", "empty"}, "text": {"text", "empty"}, "date": {"date", "serial", "empty"},
     "month": {"month", "empty"}, "bool": {"bool", "text", "empty"}, "category": {"text", "number", "bool", "empty"},
-    "int": {"number", "empty"}, "number": {"number", "empty"}, "neighbourhood": {"text", "empty"},
-    "duration": {"number", "duration", "empty"}, "ignored": {"text", "number", "date", "month", "bool", "duration",
-                                                             "empty"},
+    "int": {"number", "empty"}, "number": {"number", "serial", "empty"}, "neighbourhood": {"text", "empty"},
+    "duration": {"number", "duration", "empty"},
+    "ignored": {"text", "number", "serial", "date", "month", "bool", "duration", "empty"},
 }
 
 
@@ -780,7 +781,7 @@ def assign(src: Source, table: str, vocab: Vocab, context: dict) -> tuple[float,
         for name, f in FIELDS[table].items():
             if col.kind not in COMPATIBLE[f.kind]:
                 continue
-            if f.kind == "bool" and col.kind == "text" and len(col.counts) != 2:
+            if f.kind == "bool" and col.kind == "text" and not 2 <= len(col.counts) <= 6:
                 continue
             if f.kind == "category" and col.kind == "bool" and f.vocab not in ("sex",):
                 continue
@@ -793,6 +794,8 @@ def assign(src: Source, table: str, vocab: Vocab, context: dict) -> tuple[float,
             alone = generic and f.kind in ("date", "month") and col.kind == f.kind and \
                 sum(1 for c in src.columns if c.kind == f.kind) == 1
             sure = (kw >= 10 and (not generic or alone)) or vs >= 20
+            if f.kind == "date" and col.kind == "serial":
+                sure, vwhy = False, "its values are whole numbers: read as Excel day numbers (43831 is 2020-01-01)"
             if col.kind == "empty":
                 score *= 0.5
                 sure = False
@@ -928,7 +931,7 @@ def _registry(config_dir: Path) -> dict[str, tuple[str, str]]:
 
 
 def _place_words(text: str) -> frozenset[str]:
-    return frozenset(ABBREVIATIONS.get(t, t) for t in re.findall(r"[a-z0-9]+", fold(text)) if t not in STOP)
+    return frozenset(ABBREVIATIONS.get(t, t) for t in re.findall(r"[a-z0-9]+", fold(text)) if t not in PLACE_STOP)
 
 
 def group_places(spellings: list[tuple[str, int]]) -> list[dict]:
@@ -1031,8 +1034,9 @@ def draft(landlord_id: str, folder: Path, config_dir: Path = Path("config"), for
             profile(c, vocab)
     chosen = identify(sources, vocab)
     if "participants" not in chosen:
+        seen = "; ".join(f"{s.path}{' (' + ', '.join(s.notes) + ')' if s.notes else ''}" for s in sources)
         raise UserError(f"no file in {folder} looks like a participant register (a reference, names, a birth "
-                        "date and an entry date); write the mapping by hand from docs/mapping.md")
+                        f"date and an entry date; files seen: {seen}); write the mapping by hand from docs/mapping.md")
     text, todos, unmapped = _write(landlord_id, folder, config_dir, target, sources, chosen, vocab, other_files,
                                    command or f"increase-eval draft {landlord_id} {folder}")
     tmp = target.with_suffix(".yml.tmp")
@@ -1192,7 +1196,10 @@ def _file_dates(found: list[tuple[Pick, DateGuess]]) -> dict:
         if g.unread:
             notes.append((p, f"{g.unread} distinct value(s) fit no date format (check shows their shapes)"))
     formats = [f for f, _ in weight.most_common()]
+    # day-month in one column, month-day in another: either order would misread the other
+    # column's dates whose day is 12 or less, so neither is written
     pair_clash = [f for f in formats if any(_swap(f) == g for g in formats)]
+    formats = [f for f in formats if f not in pair_clash]
     unresolved = []
     for p, g in ambiguous:
         if any(f in formats for f in g.ambiguous):
@@ -1369,8 +1376,11 @@ def _file(w: Writer, table: str, src: Source, picks: list[Pick], opts: dict, dec
     elif dates["formats"] and dates["formats"] != default_dates:
         w.add(f"{ind}date_formats: {_flow(human(x) for x in dates['formats'])}")
     if dates["clash"]:
-        w.todo(("files", table, "date_formats"), "columns of this file read as " + " and as ".join(
-            human(f) for f in dates["clash"]) + ": one file, two date orders? check", indent=ind)
+        w.todo(("files", table, "date_formats"), "some columns of this file read only as " + ", others only as "
+               .join(human(f) for f in dates["clash"]) + ": two date orders in one file? Neither is written; check "
+               "the export, then give date_formats", indent=ind)
+        if not dates["formats"] and default_dates:
+            w.add(f"{ind}date_formats: [\"yyyy-mm-dd\"]", "not the defaults' until the order is known")
     months = [f for _, g in opts["months"] for f in g.formats]
     if months:
         w.add(f"{ind}month_formats: {_flow(human(f) for f in dict.fromkeys(months))}")
@@ -1391,6 +1401,11 @@ def _file(w: Writer, table: str, src: Source, picks: list[Pick], opts: dict, dec
     if blanks:
         w.todo(("files", table, "blank_is_false"), f"{', '.join(p.column.header for p in blanks)} hold(s) only X: if "
                f"a blank cell means no, add blank_is_false: [{', '.join(p.field for p in blanks)}]", indent=ind)
+    repeated = [h for h, n in Counter(fold(c.header) for c in src.columns).items() if n > 1]
+    if repeated:
+        w.todo(("files", table, "columns"), "header(s) given to two columns: " + ", ".join(
+            next(c.header for c in src.columns if fold(c.header) == h) for h in repeated)
+            + "; a mapping cannot tell them apart: rename one in the export", indent=ind)
     w.add(f"{ind}columns:")
     notes = {id(p): n for p, n in dates["notes"]}
     by_field = {p.field: p for p in picks}
@@ -1448,8 +1463,9 @@ def _unit(col: Column) -> tuple[str, bool, str]:
             pass
     if plain and max(plain) <= 10:
         return "hours", False, f"plain numbers up to {max(plain):g}: hours? (the header does not say)"
-    top = f"up to {max(plain):g}" if plain else "written with their unit"
-    return "minutes", False, f"plain numbers {top}: minutes? (the header does not say)"
+    if not plain:
+        return "minutes", True, "every value says its unit (1h30, 45 min): this only reads plain numbers"
+    return "minutes", False, f"plain numbers up to {max(plain):g}: minutes? (the header does not say)"
 
 
 def summary(result: Draft) -> str:

@@ -34,6 +34,7 @@ from .schema import FIELDS
 ROWS = 50_000          # data rows read from a file before it is called sampled
 TOLERANCE = 0.01       # share of a column's filled cells that may fail before it "does not parse"
 TOP_SHAPES = 3         # failing shapes shown per reason
+OUT_OF_RANGE = 0.05    # share of out-of-range values that makes check ask whether the format or unit is right
 SWAP = {"%d": "%m", "%m": "%d"}
 
 
@@ -104,7 +105,7 @@ class LandlordReport:
         if bad:
             where = ", ".join(f"{f.file}: {c.header}" for f, c in bad[:4]) + (" ..." if len(bad) > 4 else "")
             return (f"{who}: FAILS - {len(bad)} column(s) do not parse ({where}); fix the mapping "
-                    "(see the hints) and run check again")
+                    "(see the notes) and run check again")
         rejects = sum(x.count for f in self.files for c in f.columns for x in c.failing)
         warn = sum(1 for f in self.files for c in f.columns if c.status in ("absent", "empty")) + \
             sum(len(c.notes) for f in self.files for c in f.columns if c.status != "not read")
@@ -199,7 +200,7 @@ def _filled(raw: pd.Series, tokens: nz.Tokens) -> np.ndarray:
 
 
 def _shape(value, identifier: bool) -> str:
-    shown = prepare.shape(value) or ""
+    shown = prepare.shape(None if value is None else str(value).strip()) or ""   # the rules read it stripped
     if identifier and re.search(r"[aA]", shown) and not shown.startswith("#"):
         return "<withheld>"      # an identifier's value with letters: not even its shape
     return shown
@@ -294,7 +295,7 @@ def check_column(table: str, name: str, header: str, raw: pd.Series, problems: p
         col.status = "rejects"
     if col.blank_required:
         col.notes.append(f"blank in {col.blank_required:,} row(s): {name} is required, so prepare sets them aside")
-    if col.implausible > tolerance * col.filled:
+    if col.implausible >= 5 and col.implausible > OUT_OF_RANGE * col.filled:
         col.notes.append(f"{col.implausible:,} value(s) out of range: is the format or unit right?")
     if f.kind == "date":
         if col.status == "fails":

@@ -155,7 +155,8 @@ def _sample(src: readers.Source, required: set[str], rows: int) -> tuple[pd.Data
 def _how(src: readers.Source) -> str:
     m = src.mapping
     if m.format == "xlsx":
-        sheet = f"sheet '{m.sheet}'" if isinstance(m.sheet, str) else f"sheet {m.sheet + 1}" if m.sheet else "first sheet"
+        sheet = (f"sheet '{m.sheet}'" if isinstance(m.sheet, str) else f"sheet {m.sheet + 1}" if m.sheet
+                 else "first sheet")
         return f"xlsx, {sheet}, header on row {src.header_line}"
     delim = {"\t": "tab", " ": "space"}.get(m.delimiter, f"'{m.delimiter}'")
     return f"csv, {m.encoding}, {delim}, header on line {src.header_line}"
@@ -192,11 +193,19 @@ def reads_as(table: str, name: str, mapping: FileMapping, config: Config) -> str
 
 def _filled(raw: pd.Series, tokens: nz.Tokens) -> np.ndarray:
     """Cells holding something: not blank, not a missing-value token (N/A, -, ?).
-    Decided once per distinct value, as the cleaning rules do."""
+    Decided once per distinct value, as the cleaning rules do; a value too long for a
+    token, or (when no token has one) with a digit, holds something without asking."""
     codes, uniques = pd.factorize(raw.astype("string").fillna(""), sort=False)
-    holds = np.fromiter((tokens.classify(str(u)) != "missing" for u in np.asarray(uniques, dtype=object)),
-                        dtype=bool, count=len(uniques))
-    return holds[codes] if len(codes) else np.zeros(0, dtype=bool)
+    if not len(uniques):
+        return np.zeros(len(codes), dtype=bool)
+    text = pd.Series(uniques, dtype="string").str.strip()
+    ask = (text.str.len() <= tokens.longest).to_numpy(dtype=bool)
+    if not tokens.digits:
+        ask &= ~text.str.contains(r"\d", regex=True).to_numpy(dtype=bool)
+    holds = np.ones(len(uniques), dtype=bool)
+    asked = np.flatnonzero(ask)
+    holds[asked] = [tokens.classify(str(u)) != "missing" for u in text.to_numpy(dtype=object)[asked]]
+    return holds[codes]
 
 
 def _shape(value, identifier: bool) -> str:
@@ -392,10 +401,15 @@ def check_landlord(landlord: Landlord, folder: Path, config: Config, rows: int =
     return out
 
 
+def _check_job(job) -> LandlordReport:
+    return check_landlord(*job)
+
+
 def run(raw: Path, config: Config, only: list[str] | None = None, rows: int = ROWS,
-        tolerance: float = TOLERANCE) -> tuple[list[LandlordReport], list[str]]:
-    """Check the listed landlords (default: every landlord with a folder in `raw`); return
-    their reports and the lines about folders and mappings that do not match."""
+        tolerance: float = TOLERANCE, workers: int | None = None) -> tuple[list[LandlordReport], list[str]]:
+    """Check the listed landlords (default: every landlord with a folder in `raw`), in
+    `workers` processes (default: one per core); return their reports and the lines about
+    folders and mappings that do not match."""
     raw = Path(raw)
     if not raw.is_dir():
         raise UserError(f"raw data folder {raw} does not exist (put each landlord's exports in {raw}/<landlord id>/)")
@@ -410,8 +424,14 @@ def run(raw: Path, config: Config, only: list[str] | None = None, rows: int = RO
                          f"'increase-eval draft {name} {raw / name}' writes a first one)")
         if not ids and not notes:
             raise UserError(f"no landlord folder in {raw} (expected one of: {', '.join(config.landlords)})")
-    reports = [check_landlord(config.landlords[lid], raw / lid, config, rows, tolerance) for lid in ids]
-    return reports, notes
+    jobs = [(config.landlords[lid], raw / lid, config, rows, tolerance) for lid in ids]
+    workers = min(prepare.default_workers() if workers is None else workers, len(jobs))
+    if workers <= 1:
+        return [_check_job(j) for j in jobs], notes
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_check_job, jobs)), notes
 
 
 # --- printing -----------------------------------------------------------------------------------

@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--tolerance", type=float, default=1.0, metavar="PERCENT",
                    help="share of a column's filled cells that may fail (stray values prepare sets aside) "
                         "before the column counts as not parsing (default: 1)")
+    c.add_argument("--workers", type=int, default=None,
+                   help="landlords read in parallel processes (default: one per core; 1 reads in this process)")
     c.add_argument("--json", action="store_true", help="print the report as JSON, for tools")
 
     d = sub.add_parser("draft", help="write a first mapping for a new landlord from its exports",
@@ -155,7 +157,7 @@ def _check(args) -> int:
         raise UserError(f"--tolerance {args.tolerance:g}: give a percentage from 0 to 100")
     config = cfg.load(args.config, only=args.landlord)
     reports, notes = check.run(args.raw, config, only=args.landlord, rows=args.rows,
-                               tolerance=args.tolerance / 100)
+                               tolerance=args.tolerance / 100, workers=args.workers)
     code = check.exit_code(reports, notes)
     seconds = time.perf_counter() - t0
     if args.json:

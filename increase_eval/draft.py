@@ -339,9 +339,15 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _header_index(rows: list[list[str]]) -> int:
+_KNOWN_WORDS = {pattern for fields in PATTERNS.values() for patterns in fields.values()
+                for pattern, weak in patterns if not weak}
+
+
+def _header_index(rows: list[list[str]]) -> int | None:
     """The first row whose cells look like headers: text (not numbers or dates), distinct,
-    filling most of the width the rows below use."""
+    filling most of the width the rows below use, and recognisably a header (a header word
+    the draft knows, or text above a column of dates or numbers). None when no row is:
+    the first rows may be data, and data is never copied as if it were headers."""
     head = rows[:HEADER_SCAN]
     widest = max((sum(1 for c in r if c.strip()) for r in head), default=0)
     for i, r in enumerate(head):
@@ -350,9 +356,19 @@ def _header_index(rows: list[list[str]]) -> int:
             continue
         headerish = sum(1 for c in cells if re.search(r"[A-Za-zÀ-ÿ]", c) and not _DATE.fullmatch(c)
                         and not _NUMBER.fullmatch(c) and len(c) <= 80)
-        if headerish >= 0.8 * len(cells) and len({fold(c) for c in cells}) >= 0.9 * len(cells):
+        if headerish < 0.8 * len(cells) or len({fold(c) for c in cells}) < 0.9 * len(cells):
+            continue
+        known = any(_has(words(c), p) for c in cells for p in _KNOWN_WORDS)
+        below = rows[i + 1:i + 51]
+        typed = any(
+            sum(1 for b in below if j < len(b) and (_DATE.fullmatch(b[j].strip()) or _NUMBER.fullmatch(b[j].strip())))
+            >= 0.8 * max(1, sum(1 for b in below if j < len(b) and b[j].strip()))
+            and any(j < len(b) and b[j].strip() for b in below)
+            for j, c in enumerate(r)
+            if c.strip() and not _DATE.fullmatch(c.strip()) and not _NUMBER.fullmatch(c.strip()))
+        if known or typed:
             return i
-    return 0
+    return None
 
 
 def _columns(rows: list[list[str]], header: int, typed: list[list[bool]] | None) -> list[Column]:
@@ -400,6 +416,10 @@ def read_csv(path: Path, name: str) -> Source:
         src.notes.append("empty file")
         return src
     idx = _header_index(rows)
+    if idx is None:
+        src.notes.append("no header row recognised in the first lines (they may be data): add a header row to the "
+                         "export, or map it by hand")
+        return src
     src.header_line = idx + 1
     src.columns = _columns(rows, idx, None)
     src.rows = max(0, len(rows) - idx - 1)
@@ -434,6 +454,11 @@ def read_xlsx(path: Path, name: str) -> list[Source]:
                      sheet_needed=len(book.sheet_names) > 1 or bool(hidden))
         src.sampled = len(raw) > SAMPLE_ROWS + HEADER_SCAN + 1
         idx = _header_index(rows)
+        if idx is None:
+            src.notes.append("no header row recognised in the first rows (they may be data): add a header row, "
+                             "or map it by hand")
+            out.append(src)
+            continue
         src.header_line = idx + 1
         src.columns = _columns(rows, idx, typed)
         src.rows = sum(1 for r in rows[idx + 1:] if any(c.strip() for c in r))
@@ -1140,7 +1165,8 @@ def _write(landlord_id: str, folder: Path, config_dir: Path, target: Path, sourc
     if delim:
         w.add(f"  delimiter: {q(delim) if delim != chr(9) else 'tab'}")
     if default_decimal:
-        w.add(f"  decimal: {q(default_decimal)}", "amounts like " + ("1 234,56" if default_decimal == "," else "1,234.56"))
+        w.add(f"  decimal: {q(default_decimal)}",
+              "amounts like " + ("1 234,56" if default_decimal == "," else "1,234.56"))
     if default_dates:
         w.add(f"  date_formats: {_flow(human(f) for f in default_dates)}")
     if true_words and false_words:
@@ -1157,7 +1183,8 @@ def _write(landlord_id: str, folder: Path, config_dir: Path, target: Path, sourc
         _file(w, table, src, picks, options[table], per_file_decimal[table], default_decimal,
               per_file_dates[table], default_dates, enc, delim)
     mapped = {id(chosen[t][0]) for t in order}
-    unmapped = [s.path + (f" (sheet {s.sheet})" if s.sheet and s.sheet_needed else "") for s in sources
+    unmapped = [s.path + (f" (sheet {s.sheet})" if s.sheet and s.sheet_needed else "")
+                + ("" if s.columns else f" ({'; '.join(s.notes) or 'no columns'})") for s in sources
                 if id(s) not in mapped]
     missing = [t for t in FIELDS if t not in chosen]
     if unmapped or other_files:

@@ -49,7 +49,8 @@ def personal_values(raw: Path, config, landlords=None) -> set[str]:
             continue
         for table, mapping in landlord.files.items():
             ids = schema.identifiers(table)
-            for src in readers.open_sources(landlord.id, raw / landlord.id, mapping, ids | schema.required_fields(table)):
+            load = ids | schema.required_fields(table)
+            for src in readers.open_sources(landlord.id, raw / landlord.id, mapping, load):
                 frame, _ = readers.read(src, set())
                 for col in ids & set(frame.columns):
                     values = frame[col].dropna()
@@ -122,7 +123,8 @@ def test_check_prints_an_aligned_table_and_a_verdict_per_landlord(prepared):
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "Traceback" not in text + out.stderr
-    assert "participants: NEOTOA_PARTICIPANTS.csv" in text and "participants: INCREASE_participant_register.xlsx" in text
+    assert "participants: NEOTOA_PARTICIPANTS.csv" in text
+    assert "participants: INCREASE_participant_register.xlsx" in text
     assert re.search(r"IDENTIFIANT\s+participant_ref\s+reference\s+[\d,]+\s+100%\s+ok", text)
     assert "the first 2,000 rows only" in text        # a file larger than --rows is sampled, and it says so
     assert re.search(r"Neotoa \(neotoa\): OK - every mapped column", text)
@@ -300,6 +302,19 @@ def test_draft_writes_both_readings_of_ambiguous_dates_and_picks_none(tmp_path, 
     assert "files.participants.date_formats" in out.stdout
 
 
+def test_draft_never_takes_data_for_headers(tmp_path, conf):
+    folder = tmp_path / "headless"
+    folder.mkdir()
+    shutil.copy(ROOT / "tests" / "corpus" / "base_participants.csv", folder)
+    (folder / "export.csv").write_text("B0001;Dupont;Jeanne;Rennes\nB0002;Martin;Claire;Brest\n", encoding="utf-8")
+    out = run_cli("draft", "headless", str(folder), "--config", str(conf))
+    assert out.returncode == 0, out.stderr
+    text = (conf / "landlords" / "headless.yml").read_text(encoding="utf-8")
+    assert "export.csv (no header row recognised" in " ".join(text.replace("#", " ").split())
+    for name in ("Dupont", "Jeanne", "Martin", "Claire"):
+        assert name not in text and name not in out.stdout
+
+
 def test_draft_refuses_to_overwrite_a_mapping(tmp_path, prepared, conf):
     before = (conf / "landlords" / "neotoa.yml").read_text(encoding="utf-8")
     out = run_cli("draft", "neotoa", str(prepared.raw / "neotoa"), "--config", str(conf))
@@ -349,7 +364,8 @@ def test_headers_are_matched_in_english_and_french():
 
     for header, field in [("Date de naissance", "birth_date"), ("DOB", "birth_date"), ("Nom", "last_name"),
                           ("Surname", "last_name"), ("Quartier", "neighbourhood"), ("Estate", "neighbourhood"),
-                          ("DateOfBirth", "birth_date"), ("Né(e) le", "birth_date"), ("N° dossier", "participant_ref"),
+                          ("DateOfBirth", "birth_date"), ("Né(e) le", "birth_date"),
+                          ("N° dossier", "participant_ref"),
                           ("Date d'entrée", "entry_date"), ("DATE ENTREE FORMATION", "training_start_date"),
                           ("Travailleur handicapé", "disability"), ("Adresse mail", "email")]:
         assert best(header, "participants") == field, header

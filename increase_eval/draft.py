@@ -436,8 +436,7 @@ def read_xlsx(path: Path, name: str) -> list[Source]:
         src.notes.append(f"not a readable Excel workbook ({type(exc).__name__})")
         return [src]
     meta = getattr(book, "sheets_metadata", None) or []
-    visible = {m.name: "visible" in str(getattr(m, "visible", "visible")).lower() and
-               "hidden" not in str(getattr(m, "visible", "")).lower() for m in meta}
+    visible = {m.name: "hidden" not in str(getattr(m, "visible", "")).lower() for m in meta}   # Hidden, VeryHidden
     sheets = [s for s in book.sheet_names if visible.get(s, True)]
     hidden = [s for s in book.sheet_names if not visible.get(s, True)]
     out = []
@@ -838,12 +837,9 @@ def assign(src: Source, table: str, vocab: Vocab, context: dict) -> tuple[float,
         taken_fields.add(p.field)
     required = {n for n, f in FIELDS[table].items() if f.required}
     found = {p.field for p in picks}
-    if table == "business_checks":
-        horizons = {n for n in FIELDS[table] if re.fullmatch(r"trading_\d+m", n)}
-        if found & horizons:
-            required = required | set()
-        else:
-            required = required | {"check_date", "trading"}
+    horizons = {n for n in FIELDS[table] if re.fullmatch(r"trading_\d+m", n)}
+    if table == "business_checks" and not found & horizons:
+        required = required | {"check_date", "trading"}     # dated checks, unless flags at horizons
     name_words = words(Path(src.path).stem) + (words(src.sheet) if src.sheet else ())
     bonus = 25 if any(_has(name_words, (w,)) for w in FILE_WORDS[table]) else 0
     score = sum(p.score for p in picks) + bonus - 25 * len(required - found)
@@ -883,6 +879,10 @@ def identify(sources: list[Source], vocab: Vocab) -> dict[str, tuple[Source, lis
             continue
         chosen[table] = (s, picks, score)
         used.add(sid)
+        # a source that fits another table nearly as well is a guess to check
+        close = [o[3] for o in options if o[1] == sid and o[3] != table and o[0] >= 0.8 * score]
+        if close:
+            s.notes.append(f"TODO: read as {table}, but it fits {close[0]} nearly as well: check which it is")
     return chosen
 
 
@@ -1361,7 +1361,10 @@ def _file(w: Writer, table: str, src: Source, picks: list[Pick], opts: dict, dec
     size = f"{src.rows:,} rows" + (" (first rows looked at)" if src.sampled else "")
     w.add(f"{ind}# {src.path}{' sheet ' + src.sheet if src.sheet else ''}: {size}, {len(src.columns)} columns")
     for n in src.notes:
-        w.add(f"{ind}# {n}")
+        if n.startswith("TODO: "):
+            w.todo(("files", table), n[6:], indent=ind)
+        else:
+            w.add(f"{ind}# {n}")
     w.add(f"{ind}path: {q(src.path)}")
     if src.format == "xlsx":
         if src.sheet_needed and src.sheet:

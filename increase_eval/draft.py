@@ -317,8 +317,9 @@ def sniff_delimiter(lines: list[str]) -> tuple[str, bool, str]:
     header, share, mode, d = fits[0]
     rival = [f for f in fits[1:] if f[0] == header and f[1] >= share - 0.02 and f[1] >= 0.9]
     if rival:
-        return d, False, (f"{names[d]} and {names[rival[0][3]]} both split the lines evenly; {names[d]} gives "
-                          f"more columns ({mode})")
+        other = rival[0]
+        return d, False, (f"{names[d]} and {names[other[3]]} both split the lines evenly (into {mode} and "
+                          f"{other[2]} fields): {names[d]} taken, as it splits a larger share; check")
     if not header:
         return d, False, f"{names[d]} splits most lines into {mode} fields, but not the first: a title line?"
     return d, share >= 0.9, f"{names[d]} splits {share:.0%} of the first lines into {mode} fields"

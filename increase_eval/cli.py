@@ -1,4 +1,4 @@
-"""Command line: `increase-eval synth | prepare | report`. A thin shell over the library.
+"""Command line: `increase-eval synth | prepare | report | check | draft`. A thin shell over the library.
 
 User errors print one line and exit 2; a landlord that could not be processed makes the
 run exit 1 after the others are done; tracebacks are for bugs only.
@@ -74,6 +74,38 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, default=None, help="reports made at once (default: one per core)")
     r.add_argument("--force", action="store_true", help="make every report again, changed or not")
     r.add_argument("--timeout", type=int, default=900, help="seconds one notebook may run (default: 900)")
+
+    c = sub.add_parser("check", help="dry run: how each mapping reads each column of its exports (writes nothing)",
+                       description="Read each file of each landlord's mapping (the first rows of a large file) "
+                                   "with the readers prepare uses, and print per file and column the field it "
+                                   "feeds, the share of filled cells that parse, the commonest failing values "
+                                   "by their shape (letters a/A, digits 9; never the values) with the reason, "
+                                   "and the columns nobody reads; then a verdict per landlord. Exit 0 when every "
+                                   "mapped column parses, 1 when one does not or a file cannot be read, 2 for a "
+                                   "configuration error.")
+    _folders(c, "raw", "config")
+    c.add_argument("--landlord", nargs="+", action="extend", metavar="ID", default=None,
+                   help="only these landlords (default: every landlord with a folder in --raw)")
+    c.add_argument("--rows", type=int, default=50_000,
+                   help="data rows read from each file; a larger file is sampled (default: 50000)")
+    c.add_argument("--tolerance", type=float, default=1.0, metavar="PERCENT",
+                   help="share of a column's filled cells that may fail (stray values prepare sets aside) "
+                        "before the column counts as not parsing (default: 1)")
+    c.add_argument("--workers", type=int, default=None,
+                   help="landlords read in parallel processes (default: one per core; 1 reads in this process)")
+    c.add_argument("--json", action="store_true", help="print the report as JSON, for tools")
+
+    d = sub.add_parser("draft", help="write a first mapping for a new landlord from its exports",
+                       description="Sniff every CSV and XLSX file in FOLDER (encoding, delimiter, header row, "
+                                   "sheet, date formats, decimal mark, yes/no words, category spellings), guess "
+                                   "which file is which table and which header feeds which field, and write "
+                                   "config/landlords/ID.yml: a commented mapping with a TODO on every guess to "
+                                   "check and every blank to fill. Copies no personal data. Refuses to replace "
+                                   "an existing mapping without --force.")
+    d.add_argument("id", metavar="ID", help="the landlord's id (lower case, digits, _): names the mapping file")
+    d.add_argument("folder", metavar="FOLDER", type=Path, help="the folder holding the landlord's exports")
+    _folders(d, "config")
+    d.add_argument("--force", action="store_true", help="replace an existing mapping")
     return parser
 
 
@@ -133,10 +165,40 @@ def _report(args) -> int:
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
+def _check(args) -> int:
+    from . import check, config as cfg
+
+    t0 = time.perf_counter()
+    if args.rows < 1:
+        raise UserError(f"--rows {args.rows}: give a number of rows, 1 or more")
+    if not 0 <= args.tolerance <= 100:
+        raise UserError(f"--tolerance {args.tolerance:g}: give a percentage from 0 to 100")
+    config = cfg.load(args.config, only=args.landlord)
+    reports, notes = check.run(args.raw, config, only=args.landlord, rows=args.rows,
+                               tolerance=args.tolerance / 100, workers=args.workers)
+    code = check.exit_code(reports, notes)
+    seconds = time.perf_counter() - t0
+    if args.json:
+        print(check.to_json(reports, notes, args.rows, seconds, code))
+    else:
+        print(check.format_text(reports, notes, args.rows, seconds))
+    return code
+
+
+def _draft(args) -> int:
+    from . import draft
+
+    result = draft.draft(args.id, args.folder, args.config, force=args.force,
+                         command=f"increase-eval draft {args.id} {args.folder}")
+    print(draft.summary(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"synth": _synth, "prepare": _prepare, "report": _report}[args.command](args)
+        return {"synth": _synth, "prepare": _prepare, "report": _report, "check": _check,
+                "draft": _draft}[args.command](args)
     except UserError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             print(f"error: {line}", file=sys.stderr)

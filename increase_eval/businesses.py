@@ -53,11 +53,12 @@ def counts(b: pd.DataFrame, column: str, k: int) -> pd.DataFrame:
     return t
 
 
-def who_creates(p: pd.DataFrame) -> models.Logit:
+def who_creates(p: pd.DataFrame) -> models.Logit | None:
+    """Creating a business, among people who started training, on the terms of the
+    employment model (those recorded for someone: see employment.fit_with_recorded)."""
+    from .employment import fit_with_recorded
+
     d = p[indicators.reached(p, "training_started")].copy()
     d["created"] = d["business"].astype(float)
     d["woman"] = (d["sex"] == "F").astype(float).where(d["sex"].notna())
-    formula = "created ~ training_sessions_n + barriers_n + age_at_entry + woman"
-    if d["landlord"].nunique() > 1:
-        formula += " + C(landlord)"
-    return models.logit_odds_ratios(d, formula, cluster="neighbourhood_id")
+    return fit_with_recorded(d, "created")

@@ -6,14 +6,21 @@ Analysis code reads data/processed only through this module, and never writes to
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
+from . import frames
 from .config import Config
 
 GROUPS = ("all", "fr", "uk")
+# Exports a landlord may leave out of its mapping (only the participant register is
+# required): what rests on one is then not measured for that landlord, and said so.
+OPTIONAL_TABLES = ("sessions", "outcomes", "business_checks", "questionnaires", "ambassadors", "tenancies",
+                   "rent_accounts")
+PERSON_TABLES = ("sessions", "outcomes", "businesses", "questionnaires", "ambassadors")
+LANDLORD_TABLES = ("tenancies", "rent_accounts", "neighbourhoods", "rejects")
 
 
 def entities(config: Config) -> list[str]:
@@ -48,6 +55,59 @@ class Dataset:
     @property
     def synthetic(self) -> bool:
         return bool(self.manifest.get("synthetic"))
+
+    @property
+    def processed(self) -> list[str]:
+        """This entity's landlords whose exports `prepare` could read (the others, skipped
+        for a file-level problem, have no rows at all)."""
+        return [l for l in self.landlords if self._record(l).get("status") == "processed"]
+
+    def _record(self, landlord: str) -> dict:
+        return (self.manifest.get("landlords") or {}).get(landlord) or {}
+
+    def status(self, table: str, landlord: str) -> str:
+        """What a landlord gave of an export (from the manifest's accounting of its files):
+        'provided'; 'missing', no such export in its mapping; or 'empty', an export none of
+        whose rows could be kept."""
+        files = [f for f in self._record(landlord).get("files", []) if f.get("table") == table]
+        if not files:
+            return "missing"
+        return "provided" if sum(int(f.get("kept", 0)) for f in files) else "empty"
+
+    def lacking(self, *tables: str) -> dict[str, dict[str, str]]:
+        """{landlord: {table: 'missing' or 'empty'}} for this entity's processed landlords
+        that did not provide one of `tables`."""
+        out: dict[str, dict[str, str]] = {}
+        for l in self.processed:
+            gaps = {t: s for t in tables if (s := self.status(t, l)) != "provided"}
+            if gaps:
+                out[l] = gaps
+        return out
+
+    def providers(self, *tables: str) -> list[str]:
+        """This entity's processed landlords that provided every one of `tables`."""
+        gaps = self.lacking(*tables)
+        return [l for l in self.processed if l not in gaps]
+
+    def having(self, *tables: str) -> "Dataset":
+        """This dataset restricted to the landlords that provided every one of `tables`: a
+        landlord that did not provide an export is left out of what rests on it (rather
+        than counted as having none of it: no jobs, no arrears, no questionnaires)."""
+        return self.only(self.providers(*tables))
+
+    def only(self, landlords) -> "Dataset":
+        """The same dataset for some of its landlords: their participants and everything
+        recorded for those people; their tenancies, rent accounts, places and rejects."""
+        keep = [l for l in self.landlords if l in set(landlords)]
+        if keep == self.landlords:
+            return self
+        people = self.participants[frames.isin(self.participants["landlord"], keep)]
+        ids = people["person_id"].to_numpy(dtype=object)
+        tables = {name: getattr(self, name)[frames.isin(getattr(self, name)["person_id"], ids)]
+                  for name in PERSON_TABLES}
+        tables |= {name: getattr(self, name)[frames.isin(getattr(self, name)["landlord"], keep)]
+                   for name in LANDLORD_TABLES}
+        return replace(self, landlords=keep, participants=people, **tables)
 
 
 def load(processed: Path | str, entity: str, config: Config) -> Dataset:

@@ -37,6 +37,21 @@ def time_to_employment(p: pd.DataFrame, data_end) -> pd.DataFrame:
     return models.kaplan_meier(days, event.to_numpy())
 
 
+TERMS = ["training_sessions_n", "barriers_n", "age_at_entry", "woman"]
+
+
+def model_people(d) -> pd.DataFrame:
+    """Participants for the models (`d`: a data.Dataset): those of the landlords that
+    provided outcomes (none recorded is not none found); where a landlord did not provide
+    session records, its people's dosage is missing, not 0, so that a model with dosage
+    leaves them out and one without it (no landlord provided sessions) keeps them."""
+    p = d.having("outcomes").participants.copy()
+    unknown = p["landlord"].isin(list(d.lacking("sessions")))
+    for c in ("sessions_n", "training_sessions_n", "session_hours"):
+        p[c] = p[c].mask(unknown)
+    return p
+
+
 def model_frame(p: pd.DataFrame, data_end) -> pd.DataFrame:
     e = indicators.employment_outcomes(p, data_end)
     d = e[e["eligible_12m"]].copy()
@@ -45,15 +60,25 @@ def model_frame(p: pd.DataFrame, data_end) -> pd.DataFrame:
     return d
 
 
-def odds_ratios(p: pd.DataFrame, data_end) -> models.Logit:
+def odds_ratios(p: pd.DataFrame, data_end) -> models.Logit | None:
     """Employment within 12 months of training start on dosage (training sessions),
     barriers, age and sex, with landlord as area where several are pooled; errors
-    robust to clustering by neighbourhood."""
-    d = model_frame(p, data_end)
-    formula = "employed ~ training_sessions_n + barriers_n + age_at_entry + woman"
+    robust to clustering by neighbourhood. A term recorded for no one is left out (and
+    listed in `dropped`); None when nothing is left, or too few people."""
+    return fit_with_recorded(model_frame(p, data_end), "employed")
+
+
+def fit_with_recorded(d: pd.DataFrame, outcome: str) -> models.Logit | None:
+    kept, dropped = models.recorded_terms(d, TERMS)
+    if not kept:
+        return None
+    formula = f"{outcome} ~ " + " + ".join(kept)
     if d["landlord"].nunique() > 1:
         formula += " + C(landlord)"
-    return models.logit_odds_ratios(d, formula, cluster="neighbourhood_id")
+    fit = models.logit_odds_ratios(d, formula, cluster="neighbourhood_id")
+    if fit is not None:
+        fit.dropped = dropped
+    return fit
 
 
 BY_RELATIONS = (*indicators.RATE_RELATIONS, Along("n"), Along("k"))

@@ -89,14 +89,19 @@ def reached(p: pd.DataFrame, stage: str) -> np.ndarray:
     return says | (rank >= STAGES.index(stage))
 
 
-def funnel(p: pd.DataFrame) -> pd.DataFrame:
-    """People reaching each stage of the pathway (see `reached`)."""
-    n = len(p)
-    rows = [{"stage": s, "people": int(reached(p, s).sum())} for s in STAGES]
+def funnel(p: pd.DataFrame, outcome_known=None) -> pd.DataFrame:
+    """People reaching each stage of the pathway (see `reached`). `outcome_known` (a mask
+    of `p`): the people whose landlord provided outcomes; the last stage counts only
+    them, its share is of them, and it is left out when there are none."""
+    known = np.ones(len(p), dtype=bool) if outcome_known is None else np.asarray(outcome_known, dtype=bool)
+    rows = [{"stage": s, "people": int(reached(p, s).sum()), "engaged": len(p)} for s in STAGES[:-1]]
+    if known.any():
+        rows.append({"stage": "outcome", "people": int(reached(p[known], "outcome").sum()),
+                     "engaged": int(known.sum())})
     table = pd.DataFrame(rows)
-    table["engaged"] = n
-    table["share_of_engaged"] = table["people"] / n if n else np.nan
-    return table
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["share_of_engaged"] = table["people"] / table["engaged"].where(table["engaged"] > 0)
+    return table[["stage", "people", "engaged", "share_of_engaged"]]
 
 
 def esf_profile(p: pd.DataFrame, under: int = 25, over: int = 54) -> pd.DataFrame:
@@ -119,13 +124,17 @@ def esf_profile(p: pd.DataFrame, under: int = 25, over: int = 54) -> pd.DataFram
     return t
 
 
-def targets(p: pd.DataFrame, config_targets: dict) -> pd.DataFrame:
-    """Achievement against the programme targets (config/programme.yml, `targets.use`)."""
+def targets(p: pd.DataFrame, config_targets: dict, outcome_known=None) -> pd.DataFrame:
+    """Achievement against the programme targets (config/programme.yml, `targets.use`);
+    jobs and businesses among the people whose landlord provided outcomes
+    (`outcome_known`, a mask of `p`), and left out when there are none."""
     which = config_targets[config_targets["use"]]
-    achieved = {"trained": int(reached(p, "training_started").sum()),
-                "into_employment": int(p["employment"].sum()),
-                "of_which_business_creation": int(p["business"].sum()),
-                "new_businesses": int(p["business"].sum())}
+    known = p if outcome_known is None else p[np.asarray(outcome_known, dtype=bool)]
+    achieved = {"trained": int(reached(p, "training_started").sum())}
+    if len(known):
+        achieved |= {"into_employment": int(known["employment"].sum()),
+                     "of_which_business_creation": int(known["business"].sum()),
+                     "new_businesses": int(known["business"].sum())}
     rows = [{"target": k, "target_value": v, "achieved": achieved[k]} for k, v in which.items() if k in achieved]
     t = pd.DataFrame(rows)
     t["attainment"] = t["achieved"] / t["target_value"]

@@ -28,6 +28,7 @@ class Logit:
     events: int
     clusters: int
     formula: str
+    dropped: tuple = ()          # terms left out: recorded for no one, or the same for everyone
 
 
 MIN_EVENTS = 10   # fewer events or non-events than this: no model is fitted
@@ -65,6 +66,14 @@ def logit_odds_ratios(data: pd.DataFrame, formula: str, cluster: str | None = No
     table = table[table["term"] != "Intercept"].reset_index(drop=True)
     return Logit(table, int(fit.nobs), int(d[outcome].sum()),
                  int(d[cluster].nunique()) if cluster else 0, formula)
+
+
+def recorded_terms(data: pd.DataFrame, terms: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    """The terms a model can estimate from `data` (recorded for someone, and not the same
+    for everyone), and those it cannot: a characteristic no landlord recorded is left out
+    of the model rather than leaving every person out of it."""
+    kept = [t for t in terms if data[t].notna().any() and data[t].nunique(dropna=True) > 1]
+    return kept, tuple(t for t in terms if t not in kept)
 
 
 def strongest(table: pd.DataFrame) -> pd.Series | None:

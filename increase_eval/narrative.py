@@ -42,6 +42,45 @@ def para(ctx, key: str, see: str | None = None, **kw) -> str:
     return f"<p>{esc(ctx.t(key, **kw))}{link(ctx, see) if see else ''}</p>"
 
 
+# --- exports a landlord did not provide ----------------------------------------------------------
+
+def gap(ctx, landlord: str, table: str) -> str:
+    """One sentence saying that a landlord did not provide an export (or that none of its
+    rows could be used): in a landlord's report, what cannot be measured without it; in a
+    group's, that this landlord is not counted here (the others are). Empty when it did."""
+    status = ctx.data.status(table, landlord)
+    if status == "provided":
+        return ""
+    name, t = ctx.landlord_name(landlord), ctx.t
+    if status == "empty":
+        text = t("missing.empty_group" if ctx.is_group else "missing.empty", name=name,
+                 table=t(f"labels.tables.{table}"))
+        return f'<p class="not-provided">{esc(text)}{link(ctx, "data-quality")}</p>'
+    if ctx.is_group:   # a table's own group sentence, where the general one would not be exact
+        key = f"missing.{table}.group" if "group" in ctx.t.strings["missing"][table] else "missing.group"
+        text = t(key, name=name, what=t(f"missing.{table}.what"))
+    else:
+        text = t(f"missing.{table}.landlord", name=name)
+    return f'<p class="not-provided">{esc(text)}</p>'
+
+
+def not_provided(ctx, tables) -> str:
+    """The sentences of `gap` for every landlord of this report and each of `tables`."""
+    return "\n".join(g for lid in ctx.data.lacking(*tables) for table in tables if (g := gap(ctx, lid, table)))
+
+
+def exports_not_provided(ctx) -> str:
+    """One sentence per landlord listing the optional exports it did not provide (section 1)."""
+    from .data import OPTIONAL_TABLES
+
+    out = []
+    for lid, gaps in ctx.data.lacking(*OPTIONAL_TABLES).items():
+        missing = [ctx.t(f"labels.tables.{t}") for t, s in gaps.items() if s == "missing"]
+        if missing:
+            out.append(para(ctx, "missing.listed", name=ctx.landlord_name(lid), tables=", ".join(missing)))
+    return "\n".join(out)
+
+
 def table(headers: list[str], rows: list[list[str]], caption: str | None = None, classes: str = "report-table",
           raw: set[int] = frozenset(), total_rows: set[int] = frozenset()) -> str:
     """An HTML table of text cells, escaped except the columns in `raw` (links made here)."""
@@ -144,10 +183,13 @@ def _landlord_sentences(ctx, a: Account, six: dict) -> list[str]:
                         **reach))
     else:
         out.append(para(ctx, "summary.no_cost", see="participants", name=name, **reach))
-    out.append(para(ctx, "summary.work" if b.both else "summary.work_none_both", see="employment",
-                    people=ctx.count(b.people), jobs=ctx.count(b.jobs),
-                    businesses=ctx.count(b.businesses), both=ctx.count(b.both), rate=six["rate"],
-                    interval=six["interval"]))
+    if not b.measured:   # no outcomes: nothing below that rests on people into work can be said
+        out.append(gap(ctx, b.landlord, "outcomes"))
+    else:
+        out.append(para(ctx, "summary.work" if b.both else "summary.work_none_both", see="employment",
+                        people=ctx.count(b.people), jobs=ctx.count(b.jobs),
+                        businesses=ctx.count(b.businesses), both=ctx.count(b.both), rate=six["rate"],
+                        interval=six["interval"]))
     if b.arrears is not None and not small(ctx, b.arrears.treated_tenancies):
         lo, hi = a.intervals["arrears_avoided"]
         out.append(para(ctx, "summary.arrears", see="arrears", name=name,
@@ -157,6 +199,8 @@ def _landlord_sentences(ctx, a: Account, six: dict) -> list[str]:
                         value=money(ctx, a.totals["arrears_avoided"], cur), value_interval=between(ctx, lo, hi, cur)))
     else:
         out.append(para(ctx, f"summary.arrears_none.{b.why_no_arrears or 'too_few'}", see="arrears", name=name))
+    if not b.measured:
+        return out
     lo, hi = a.intervals["social"]
     out.append(para(ctx, "summary.social", see="value-account", social=money(ctx, a.totals["social"], cur),
                     interval=between(ctx, lo, hi, cur), residents=money(ctx, a.totals["residents"], cur),
@@ -165,7 +209,9 @@ def _landlord_sentences(ctx, a: Account, six: dict) -> list[str]:
         lo, hi = a.intervals["ratio"]
         words = dict(spent=t(f"common.per_spent.{cur}"), per_own=t(f"common.per_own.{cur}"))
         if a.cost.get("own"):
-            out.append(para(ctx, "summary.ratio", see="value-account", ratio=money(ctx, a.totals["ratio"], cur, 2),
+            # without its arrears line, the landlord's own return is not known (not nil)
+            key = "summary.ratio" if not pd.isna(a.totals["landlord_return"]) else "summary.ratio_no_landlord"
+            out.append(para(ctx, key, see="value-account", ratio=money(ctx, a.totals["ratio"], cur, 2),
                             interval=between(ctx, lo, hi, cur, ratio_money=True),
                             ratio_own=money(ctx, a.totals["ratio_own"], cur, 2),
                             landlord_return=money(ctx, a.totals["landlord_return"], cur, 2),
@@ -175,11 +221,14 @@ def _landlord_sentences(ctx, a: Account, six: dict) -> list[str]:
                             ratio=money(ctx, a.totals["ratio"], cur, 2),
                             interval=between(ctx, lo, hi, cur, ratio_money=True), **words))
         out.append(_most_sensitive(ctx, a))
-    if b.survival_12m is not None and b.businesses:
+    if b.businesses and b.survival_12m is not None:
         s = b.survival_12m
         words = rate_words(ctx, int(s["k"]), int(s["n"]))
         out.append(para(ctx, "summary.businesses", see="businesses", created=ctx.count(b.businesses),
                         survival=words["rate"], interval=words["interval"]))
+    elif b.businesses:   # no survival to give: no business checks, or no business old enough yet
+        out.append(para(ctx, "summary.businesses_created", see="businesses", created=ctx.count(b.businesses)))
+        out.append(gap(ctx, b.landlord, "business_checks"))
     return out
 
 
@@ -204,15 +253,22 @@ def _group_sentences(ctx, accounts: dict[str, Account], six: dict, targets: dict
                     completed=ctx.count(sum(x.completed for x in b))))
     if targets:
         out.append(para(ctx, "summary.targets", see="participants", **targets))
-    both = sum(x.both for x in b)
-    out.append(para(ctx, "summary.group_work" if both else "summary.group_work_none_both", see="employment",
-                    people=ctx.count(sum(x.people for x in b)),
-                    both=ctx.count(sum(x.both for x in b)), rate=six["rate"], interval=six["interval"]))
+    measured = [x for x in b if x.measured]   # landlords that provided outcomes
+    if measured:
+        both = sum(x.both for x in measured)
+        out.append(para(ctx, "summary.group_work" if both else "summary.group_work_none_both", see="employment",
+                        people=ctx.count(sum(x.people for x in measured)), both=ctx.count(both), rate=six["rate"],
+                        interval=six["interval"]))
+    out.append(not_provided(ctx, ("outcomes",)))
     values = ctx.values
     for _, row in group_totals(list(accounts.values()), values).iterrows():
         cur = row["currency"]
+        if not row["landlords"]:   # no landlord of this currency provided outcomes: said above
+            continue
         country = ctx.t(f"labels.currency_country.{cur}")
-        out.append(para(ctx, "summary.group_value", see="value-account", country=country,
+        # no landlord's arrears measured (no rent accounts, or too few tenancies): not 0 avoided
+        key = "summary.group_value" if row["arrears_measured"] else "summary.group_value_no_arrears"
+        out.append(para(ctx, key, see="value-account", country=country,
                         cost=money(ctx, row["cost"], cur), social=money(ctx, row["social"], cur),
                         interval=between(ctx, row["social_lower"], row["social_upper"], cur),
                         ratio=money(ctx, row["ratio"], cur, 2),
@@ -296,6 +352,8 @@ def ratios_table(ctx, a: Account) -> str:
     landlord's own return, and the EU money each unit of its own brought."""
     if not a.cost:
         return para(ctx, "account.no_cost_text")
+    if not a.basis.measured:
+        return para(ctx, "account.ratios_none")
     cur, t = a.currency, ctx.t
     per = dict(per_cost=t(f"common.per_cost.{cur}"), per_own=t(f"common.per_own.{cur}"))
     m = lambda x: money(ctx, x, cur, 2)  # noqa: E731
@@ -324,7 +382,7 @@ def group_table(ctx, accounts: dict[str, Account], caption: str | None = None) -
     rows, totals = [], set()
     for lid, a in accounts.items():
         cur = a.currency
-        hide = small(ctx, a.basis.people)
+        hide = small(ctx, a.basis.people) or not a.basis.measured   # not measured: "–", said beside the table
         row = [ctx.landlord_name(lid), money(ctx, a.cost["total"], cur) if a.cost else t("account.no_cost_short"),
                money(ctx, a.totals["landlord"], cur) if a.basis.arrears else "–",
                "–" if hide else money(ctx, a.totals["residents"], cur),
@@ -337,7 +395,8 @@ def group_table(ctx, accounts: dict[str, Account], caption: str | None = None) -
     for _, g in group_totals(list(accounts.values()), values).iterrows():
         cur = g["currency"]
         totals.add(len(rows))
-        row = [t("account.subtotal", currency=cur), money(ctx, g["cost"], cur), money(ctx, g["landlord"], cur),
+        landlord = money(ctx, g["landlord"], cur) if g["arrears_measured"] else "–"
+        row = [t("account.subtotal", currency=cur), money(ctx, g["cost"], cur), landlord,
                money(ctx, g["residents"], cur), money(ctx, g["public_purse"], cur), money(ctx, g["social"], cur),
                f"{ratio(ctx, g['ratio'])} ({between(ctx, g['ratio_lower'], g['ratio_upper'])})"]
         if convert_to:
@@ -345,7 +404,8 @@ def group_table(ctx, accounts: dict[str, Account], caption: str | None = None) -
         rows.append(row)
     if convert_to:
         totals.add(len(rows))
-        converted = sum(_convert(a.totals["social"], a.currency, convert_to, values) for a in accounts.values())
+        converted = sum(_convert(a.totals["social"], a.currency, convert_to, values) for a in accounts.values()
+                        if a.basis.measured)
         rows.append([t("account.total_converted", currency=convert_to), "", "", "", "", "", "",
                      money(ctx, converted, convert_to)])
     return table(headers, rows, caption, total_rows=totals)
@@ -359,11 +419,20 @@ def _convert(amount, currency, to, values):
 
 # --- the impact map ----------------------------------------------------------------------------------
 
-def impact_map(ctx, accounts: dict[str, Account], sessions: int, hours: float, ambassadors: int) -> str:
-    """Inputs -> activities -> outputs -> outcomes -> value, with this entity's numbers."""
-    t = ctx.t
+def impact_map(ctx, accounts: dict[str, Account]) -> str:
+    """Inputs -> activities -> outputs -> outcomes -> value, with this entity's numbers; an
+    item resting on an export some landlords did not provide counts the others and names them."""
     acc = list(accounts.values())
     b = [a.basis for a in acc]
+    t = ctx.t
+
+    def counted(table: str, items: list[str]) -> list[str]:
+        """The items (counted over the landlords that provided `table`), then who did not."""
+        lacking = [ctx.landlord_name(l) for l in ctx.data.lacking(table)]
+        shown = items if len(lacking) < len(ctx.data.processed) else []
+        what = t(f"labels.tables.{table}")
+        return shown + ([t("impact.not_provided", what=what, names=", ".join(lacking))] if lacking else [])
+
     by_cur: dict[str, list[Account]] = {}
     for a in acc:
         by_cur.setdefault(a.currency, []).append(a)
@@ -375,17 +444,24 @@ def impact_map(ctx, accounts: dict[str, Account], sessions: int, hours: float, a
             if all(a.cost.get("own") is not None for a in costed):
                 inputs.append(t("impact.cost_split", own=money(ctx, sum(a.cost["own"] for a in costed), cur),
                                 erdf=money(ctx, sum(a.cost["erdf"] for a in costed), cur)))
-        value.append(t("impact.value_social", value=money(ctx, sum(a.totals["social"] for a in mine), cur)))
+        measured = [a for a in mine if a.basis.measured]   # without outcomes, no value is measured
+        if measured:
+            value.append(t("impact.value_social", value=money(ctx, sum(a.totals["social"] for a in measured), cur)))
         if any(a.basis.arrears for a in mine):
             value.append(t("impact.value_landlord", value=money(ctx, sum(a.totals["arrears_avoided"] for a in mine), cur)))
     inputs.append(t("impact.staff"))
-    activities = [t("impact.sessions", sessions=ctx.count(sessions), hours=ctx.t.number(hours, 0)),
-                  t("impact.ambassadors_trained", n=ctx.count(ambassadors))]
+    value = counted("outcomes", value)
+    s = ctx.data.having("sessions").sessions
+    activities = (counted("sessions", [t("impact.sessions", sessions=ctx.count(len(s)),
+                                         hours=ctx.t.number(float(s["duration_minutes"].sum() or 0) / 60, 0))]) +
+                  counted("ambassadors", [t("impact.ambassadors_trained", n=ctx.count(
+                      int(ctx.data.having("ambassadors").ambassadors["person_id"].nunique())))]))
     outputs = [t("impact.engaged", n=ctx.count(sum(x.engaged for x in b))),
                t("impact.trained", n=ctx.count(sum(x.trained for x in b))),
                t("impact.completed", n=ctx.count(sum(x.completed for x in b)))]
-    outcomes = [t("impact.into_work", n=ctx.count(sum(x.people for x in b))),
-                t("impact.businesses", n=ctx.count(sum(x.businesses for x in b)))]
+    measured = [x for x in b if x.measured]
+    outcomes = counted("outcomes", [t("impact.into_work", n=ctx.count(sum(x.people for x in measured))),
+                                    t("impact.businesses", n=ctx.count(sum(x.businesses for x in measured)))])
     if any(x.arrears for x in b):
         outcomes.append(t("impact.arrears"))
     cells = [inputs, activities, outputs, outcomes, value]
@@ -453,7 +529,9 @@ def sustainment(ctx, accounts: dict[str, Account]) -> str:
         prefix = f"{ctx.landlord_name(lid)} : " if ctx.is_group and ctx.lang == "fr" else (
             f"{ctx.landlord_name(lid)}: " if ctx.is_group else "")
         if tv is None:
-            out.append(f"<p>{esc(prefix + ctx.t('sustainment.none'))}</p>")
+            # no tenancies export, or tenancies whose ends are unknown: said by the section already
+            if a.basis.why_no_turnover == "too_few":
+                out.append(f"<p>{esc(prefix + ctx.t('sustainment.too_few'))}</p>")
             continue
         hidden = any(small(ctx, n) for n in (tv.participant_ended, tv.comparison_ended, tv.participant_tenancies))
         part = "–" if hidden else ctx.t.pct(tv.participant_ended / tv.participant_tenancies)
@@ -474,27 +552,40 @@ def sensitivity_section(ctx, accounts: dict[str, Account]) -> list[tuple[str, ob
     notebook displays in order ('html' markup, or 'tornado' (title, table, currency))."""
     from .value import sensitivity
 
+    from .value import ratio_at
+
     out: list[tuple[str, object]] = []
     by_cur: dict[str, list[Account]] = {}
     for a in accounts.values():
         by_cur.setdefault(a.currency, []).append(a)
-    for cur, mine in by_cur.items():
-        costed = [a for a in mine if a.cost]
+    for cur, every in by_cur.items():
         if ctx.is_group and len(by_cur) > 1:
             out.append(("html", f"<h3>{esc(ctx.t('labels.currency_country.' + cur))} ({cur})</h3>"))
-        out.append(("html", values_table(ctx, mine[0])))
+        out.append(("html", values_table(ctx, every[0])))
+        # landlords without outcomes have no value to test (the section says they did not provide them)
+        mine = [a for a in every if a.basis.measured]
+        if not mine:
+            continue
+        costed = [a for a in mine if a.cost]
         if not costed or len(costed) < len(mine):
             out.append(("html", para(ctx, "account.no_cost_text")))
             continue
         tornado = mine[0].tornado if len(mine) == 1 else sensitivity([a.basis for a in mine], ctx.values)
         out.append(("html", assumptions_table(ctx, tornado, cur)))
-        out.append(("tornado", tornado, cur))
+        out.append(("tornado", tornado, cur, ratio_at([a.basis for a in mine], ctx.values)))
         if len(mine) == 1:
             a = mine[0]
             out.append(("html", para(ctx, "account.monte_carlo", interval=between(ctx, *a.intervals["ratio"]),
                                      landlord_interval=between(ctx, *a.intervals["landlord"], a.currency))))
         out.append(("html", f"<h3>{esc(ctx.t('account.break_even_title'))}</h3>" + break_even_sentences(ctx, tornado, cur)))
     return out
+
+
+def left_out(ctx, covariates: list[str]) -> str:
+    """The matching's covariates that no tenancy records (or all alike), in words; empty when none."""
+    if not covariates:
+        return ""
+    return para(ctx, "value.psm_left_out", covariates=", ".join(ctx.t.label("covariate", c) for c in covariates))
 
 
 def methods(ctx, first_entry, last_entry) -> str:
@@ -521,7 +612,9 @@ def glossary(ctx) -> str:
 def reconciliation(ctx, accounts: dict[str, Account], employed_6m: tuple[int, int]) -> str:
     """Records and people side by side, so that no figure is read as another: contracts
     against people in work, business creations against the people who made them."""
-    b = [a.basis for a in accounts.values()]
+    b = [a.basis for a in accounts.values() if a.basis.measured]
+    if not b:   # no outcomes export: nothing to reconcile
+        return ""
     total = lambda f: sum(getattr(x, f) for x in b)  # noqa: E731
     return para(ctx, "account.reconcile", see="employment", job_records=ctx.count(total("job_records")),
                 jobs=ctx.count(total("jobs")), business_records=ctx.count(total("business_records")),

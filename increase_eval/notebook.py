@@ -15,6 +15,7 @@ import pandas as pd
 from . import config as cfg, data, disclosure, text, value
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config"
+ARREARS_TABLES = ("rent_accounts", "outcomes")   # the arrears panel, and the dates people found work
 
 
 @dataclass
@@ -56,20 +57,53 @@ class Context:
 
     def arrears(self) -> dict:
         """Arrears estimates (difference in differences, event study, matching) for each
-        currency of this entity; computed once per kernel and data snapshot, so that the
-        summary reuses what section 5 computed."""
+        currency of this entity, over the landlords that provided rent accounts and the
+        outcomes that date finding work (None for a currency where none did, or too few
+        tenancies can be compared); computed once per kernel and data snapshot."""
         from . import tenancies
 
         key = ("arrears", self.data.manifest["snapshot"], self.entity)
         if key not in _CACHE:
             out = {}
             for currency, landlords in self.currencies().items():
-                out[currency] = tenancies.estimates(
-                    self.data.tenancies[self.data.tenancies["landlord"].isin(landlords)],
-                    self.data.rent_accounts[self.data.rent_accounts["landlord"].isin(landlords)],
-                    self.data.participants[self.data.participants["landlord"].isin(landlords)])
+                d = self.data.having(*ARREARS_TABLES).only(landlords)
+                out[currency] = (tenancies.estimates(d.tenancies, d.rent_accounts, d.participants)
+                                 if d.landlords else None)
             _CACHE[key] = out
         return _CACHE[key]
+
+    # --- exports some landlords did not provide ------------------------------------------------
+    def provided(self, *tables: str, say: bool = True) -> data.Dataset:
+        """This entity's data for the landlords that provided every one of `tables` (for a
+        section that rests on them); first, unless `say` is False, one sentence for each
+        landlord that did not: what cannot be measured (a landlord's report) or that it is
+        not counted here (a group's). When none did, the result has no landlord and no rows."""
+        if say:
+            self.not_provided(*tables)
+        return self.data.having(*tables)
+
+    def not_provided(self, *tables: str, group: str | None = None) -> None:
+        """Say which landlords of this entity did not provide `tables` (nothing when all
+        did). `group`: in a group's report, one sentence of the strings naming them all
+        (`{names}`) in place of one general sentence each."""
+        from . import narrative
+
+        lacking = [self.landlord_name(l) for l in self.data.lacking(*tables)]
+        if group and self.is_group and lacking:
+            self._show(f'<p class="not-provided">{html.escape(self.t(group, names=", ".join(lacking)))}</p>')
+            return
+        markup = narrative.not_provided(self, tables)
+        if markup:
+            self._show(markup)
+
+    def recorded(self, frame: pd.DataFrame, field: str) -> bool:
+        """Whether `field` is recorded for anyone in `frame` (rows of a section); when it
+        is not, and there are rows, says so (a table of "not recorded" would say nothing)."""
+        if frame[field].notna().any():
+            return True
+        if len(frame):
+            self.say(f"not_recorded.{field}")
+        return False
 
     def accounts(self) -> dict[str, value.Account]:
         """The value account of each landlord of this entity (increase_eval.value): computed

@@ -47,14 +47,15 @@ def headline(d: data.Dataset, config: Config, config_dir: Path) -> dict:
     """Raw headline figures of an entity, suppressed where a reader could see a small count."""
     p, k = d.participants, _k(config)
     end = config.programme["programme"]["data_end"]
-    six = employment.outcome_rates(p, end).set_index("measure").loc["6m"]
+    measured = d.having("outcomes").participants   # jobs and businesses: only where outcomes were provided
+    six = employment.outcome_rates(measured, end).set_index("measure").loc["6m"]
     hidden = lambda n: None if disclosure.small([n], k)[0] else n  # noqa: E731
-    rate_ok = not disclosure.rate_hidden([six["k"]], [six["n"]], k)[0]
+    rate_ok = six["n"] > 0 and not disclosure.rate_hidden([six["k"]], [six["n"]], k)[0]
     return {"engaged": hidden(len(p)), "trained": hidden(int(indicators.reached(p, "training_started").sum())),
             "employed_6m": float(six["rate"]) if rate_ok else None,
             "employed_6m_lower": float(six["lower"]) if rate_ok else None,
             "employed_6m_upper": float(six["upper"]) if rate_ok else None,
-            "businesses": hidden(int(p["business"].sum())),
+            "businesses": hidden(int(measured["business"].sum())) if len(measured) else None,
             "sroi": sroi_by_currency(accounts(d, config, config_dir), value.load_values(config_dir))}
 
 
@@ -79,25 +80,35 @@ def _account_lines(accts: dict[str, value.Account], k: int) -> pd.DataFrame:
 
 
 def _sheets(d: data.Dataset, config: Config, config_dir: Path) -> dict[str, tuple[pd.DataFrame, dict]]:
-    """name -> (table, how to suppress and format it)."""
+    """name -> (table, how to suppress and format it). A sheet resting on an export that
+    no landlord of the entity provided is left out; otherwise it counts those that did."""
     p = d.participants
+    measured = d.having("outcomes").participants
+    checked = d.having("outcomes", "business_checks").businesses
     end = config.programme["programme"]["data_end"]
     th = config.programme["thresholds"]
     rate = {"rates": {"rate": ("n", "k")}, "counts": ["n", "k"], "percents": ["rate", "lower", "upper"],
             "relations": indicators.RATE_RELATIONS}
     accts = accounts(d, config, config_dir)
     profile = indicators.esf_profile(p, th["under_age"], th["over_age"])
+    known = p["landlord"].isin(d.providers("outcomes"))
     sheets = {
-        "funnel": (indicators.funnel(p), {"counts": ["people"], "percents": ["share_of_engaged"], "drop": ["engaged"],
+        "funnel": (indicators.funnel(p, outcome_known=known), {"counts": ["people"], "percents": ["share_of_engaged"], "drop": ["engaged"],
                             "rates": {"share_of_engaged": ("engaged", "people")}, "relations": indicators.FUNNEL_RELATIONS}),
         "profile": (profile, rate | {"rates": {"rate": ("known", "k")}, "counts": ["known", "k"],
                                      "relations": indicators.PROFILE_RELATIONS}),
-        "employment": (employment.outcome_rates(p, end), rate),
-        "by_barriers": (employment.rates_by(p, end, "barriers_n"), rate | {"relations": employment.BY_RELATIONS}),
-        "business_survival": (businesses.survival_points(d.businesses, end), rate | {"rates": {"survival": ("n", "k")},
-                                                                                     "percents": ["survival", "lower", "upper"]}),
+        "employment": (employment.outcome_rates(measured, end), rate),
+        "by_barriers": (employment.rates_by(measured, end, "barriers_n"), rate | {"relations": employment.BY_RELATIONS}),
+        "business_survival": (businesses.survival_points(checked, end), rate | {"rates": {"survival": ("n", "k")},
+                                                                               "percents": ["survival", "lower", "upper"]}),
         "value_account": (_account_lines(accts, _k(config)), {"counts": ["quantity"], "decimals": 2}),
     }
+    if measured.empty:
+        del sheets["employment"], sheets["by_barriers"]
+    elif measured["barriers_n"].isna().all():
+        del sheets["by_barriers"]
+    if checked.empty:
+        del sheets["business_survival"]
     tornado = [a.tornado.assign(landlord=lid) for lid, a in accts.items() if a.tornado is not None]
     if tornado:
         sheets["sroi_sensitivity"] = (pd.concat(tornado, ignore_index=True).drop(columns="swing"), {"decimals": 2})

@@ -88,13 +88,14 @@ def estimates(tenancies_: pd.DataFrame, panel: pd.DataFrame, participants: pd.Da
     did = models.did(p)
     events = models.event_study(p, window=window)
     units = matching_units(p, tenancies_)
-    covariates = ["pre_arrears", "lead_age", "household_single_parent", "household_single", "household_couple_children"]
+    every = ["pre_arrears", "lead_age", "household_single_parent", "household_single", "household_couple_children"]
     # a covariate no tenancy has (the lead tenant's age, for tenancies derived from a
-    # rent panel) cannot balance anything: matched without it
-    covariates = [c for c in covariates if units[c].notna().any()]
+    # rent panel) or every tenancy has alike (no household type recorded) cannot balance
+    # anything: matched without it
+    covariates = [c for c in every if units[c].nunique(dropna=True) > 1]
     match = models.psm(units.dropna(subset=covariates), covariates, "change", within="neighbourhood_id")
     return {"did": did, "event_study": events, "matching": match, "treated": treated,
-            "tenancies": p["tenancy_id"].nunique()}
+            "tenancies": p["tenancy_id"].nunique(), "left_out": [c for c in every if c not in covariates]}
 
 
 def finding(est: dict) -> tuple[str, bool]:

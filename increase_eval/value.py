@@ -234,15 +234,26 @@ class Basis:
     survival_12m: dict | None     # k, n, survival, lower, upper of businesses trading at 12 months
     cost: object | None           # config.Cost, in the landlord's currency
     why_no_arrears: str | None = None   # reason key when arrears cannot be estimated
+    why_no_turnover: str | None = None  # reason key when tenancy endings cannot be compared
+    missing: frozenset = frozenset()    # optional exports the landlord did not provide (data.OPTIONAL_TABLES)
+
+    @property
+    def measured(self) -> bool:
+        """Whether people into work can be counted: without an outcomes export they cannot
+        (none recorded is not none found), and neither can the value they bring."""
+        return "outcomes" not in self.missing
 
 
 def arrears_effect(tenancies_: pd.DataFrame, panel: pd.DataFrame, participants: pd.DataFrame,
-                   min_units: int = 5) -> tuple[Arrears | None, str | None]:
-    """The difference-in-differences effect of finding work on one landlord's arrears."""
+                   min_units: int = 5, outcomes: bool = True) -> tuple[Arrears | None, str | None]:
+    """The difference-in-differences effect of finding work on one landlord's arrears
+    (`outcomes`: whether the landlord provided the outcomes that date finding work)."""
     from . import models, tenancies
 
     if panel.empty:
         return None, "no_panel"
+    if not outcomes:
+        return None, "no_outcomes"
     if tenancies_.empty or tenancies_["neighbourhood_id"].isna().all():
         return None, "no_comparison"
     p = tenancies.arrears_panel(tenancies_, panel, participants)
@@ -261,13 +272,14 @@ def arrears_effect(tenancies_: pd.DataFrame, panel: pd.DataFrame, participants: 
 
 def turnover(tenancies_: pd.DataFrame, data_end, level: float = 0.95) -> Turnover | None:
     """Share of tenancies ended by the data's end, participants' against comparison ones,
-    with a Newcombe (hybrid Wilson score) interval for the difference."""
+    with a Newcombe (hybrid Wilson score) interval for the difference; None when either
+    group has fewer than 5 tenancies whose end is known."""
     from .indicators import wilson
 
-    if tenancies_.empty:
-        return None
     # a tenancy derived from a rent panel without an end column says nothing of its end
     t = tenancies_[tenancies_["end_known"].astype(bool)].copy() if "end_known" in tenancies_ else tenancies_.copy()
+    if t.empty:
+        return None
     end = pd.Timestamp(data_end)
     t["ended"] = t["tenancy_end"].notna() & (t["tenancy_end"] <= end)
     part, comp = t[t["participant"].astype(bool)], t[~t["participant"].astype(bool)]
@@ -292,17 +304,25 @@ def _records(outcomes: pd.DataFrame, people: pd.DataFrame, kind: str) -> int:
 def basis(landlord, d, data_end) -> Basis:
     """One landlord's counts and estimates, from its processed data (`d`: a Dataset)."""
     from . import businesses, indicators
+    from .data import OPTIONAL_TABLES
 
     mine = lambda f: f[f["landlord"] == landlord.id] if "landlord" in f else f  # noqa: E731
+    missing = frozenset(t for t in OPTIONAL_TABLES if d.status(t, landlord.id) != "provided")
     p = mine(d.participants)
     job, business = p["job"].astype(bool), p["business"].astype(bool)
     ten, panel = mine(d.tenancies), mine(d.rent_accounts)
-    arrears, why = arrears_effect(ten, panel, p)
+    arrears, why = arrears_effect(ten, panel, p, outcomes="outcomes" not in missing)
     b = mine(d.businesses)
     survival = None
-    if len(b):
+    if len(b) and not {"outcomes", "business_checks"} & missing:
         row = businesses.survival_points(b, data_end, months=(12,)).iloc[0]
-        survival = {k: row[k] for k in ("k", "n", "survival", "lower", "upper")}
+        if row["n"]:   # no business old enough to have had its 12-month check: nothing to say yet
+            survival = {k: row[k] for k in ("k", "n", "survival", "lower", "upper")}
+    sustained = turnover(ten, data_end)
+    why_turnover = None
+    if sustained is None:
+        known = ten["end_known"].astype(bool).any() if len(ten) else False
+        why_turnover = "too_few" if known else ("no_tenancies" if "tenancies" in missing else "ends_unknown")
     return Basis(
         landlord=landlord.id, country=landlord.country, currency=landlord.currency,
         people=int((job | business).sum()), jobs=int(job.sum()), businesses=int(business.sum()),
@@ -310,8 +330,8 @@ def basis(landlord, d, data_end) -> Basis:
         job_records=_records(d.outcomes, p, "job"), business_records=_records(d.outcomes, p, "business"),
         trained=int(indicators.reached(p, "training_started").sum()),
         completed=int(indicators.reached(p, "training_completed").sum()),
-        arrears=arrears, turnover=turnover(ten, data_end), survival_12m=survival, cost=landlord.cost,
-        why_no_arrears=why)
+        arrears=arrears, turnover=sustained, survival_12m=survival, cost=landlord.cost,
+        why_no_arrears=why, why_no_turnover=why_turnover, missing=missing)
 
 
 # --- the model, vectorised over draws --------------------------------------------------------------
@@ -389,12 +409,17 @@ def evaluate(b: Basis, values: Values, x: dict[str, np.ndarray]) -> dict[str, np
                                    * (1 - x["attribution"]))
     out["landlord"] = out["arrears_avoided"] + out["turnover_avoided"]
     out["social"] = out["residents"] + out["public_purse"] + out["turnover_avoided"]
-    cost = _cost(b, values)
     nan = np.full_like(factor, np.nan)
+    if not b.measured:   # no outcomes export: the people into work, and their value, are unknown (not 0)
+        for k in [v.key for v in _specs(b, values) if v.stakeholder in ("residents", "public_purse")] + [
+                "residents", "public_purse", "social"]:
+            out[k] = nan.copy()
+    cost = _cost(b, values)
     out["ratio"] = out["social"] / cost["total"] if cost else nan
     own = cost.get("own") if cost else None
     out["ratio_own"] = out["social"] / own if own else nan
-    out["landlord_return"] = out["landlord"] / own if own else nan
+    # the landlord's own return rests on its arrears line: unknown, not 0, when that cannot be measured
+    out["landlord_return"] = out["landlord"] / own if own and b.arrears is not None else nan
     return out
 
 
@@ -453,9 +478,11 @@ def account(b: Basis, values: Values) -> Account:
     rows = []
     for v in _specs(b, values):
         if v.stakeholder in ("residents", "public_purse"):
-            rows.append({"stakeholder": v.stakeholder, "line": v.key, "quantity": b.people, "unit": "people",
-                         "value": base[v.key], "lower": interval[v.key][0], "upper": interval[v.key][1],
-                         "counted": True, "note": None, "source": v.source, "assumption": v.assumption})
+            rows.append({"stakeholder": v.stakeholder, "line": v.key, "quantity": b.people if b.measured else None,
+                         "unit": "people", "value": base[v.key], "lower": interval[v.key][0],
+                         "upper": interval[v.key][1], "counted": b.measured,
+                         "note": None if b.measured else "no_outcomes", "source": v.source,
+                         "assumption": v.assumption})
     rows.insert(0, {"stakeholder": "landlord", "line": "arrears_avoided",
                     "quantity": b.arrears.treated_tenancies if b.arrears else None, "unit": "tenancies",
                     "value": base["arrears_avoided"] if b.arrears else np.nan,
@@ -470,9 +497,9 @@ def account(b: Basis, values: Values) -> Account:
                     "lower": interval["turnover_avoided"][0] if supported else np.nan,
                     "upper": interval["turnover_avoided"][1] if supported else np.nan,
                     "counted": supported, "note": None if supported else ("no_difference" if b.turnover
-                                                                          else "no_tenancies"),
+                                                                          else b.why_no_turnover or "too_few"),
                     "source": None, "assumption": False})
-    if b.survival_12m is not None:
+    if b.measured and b.businesses:
         rows.append({"stakeholder": "local_economy", "line": "businesses_trading", "quantity": b.businesses,
                      "unit": "businesses", "value": np.nan, "lower": np.nan, "upper": np.nan, "counted": False,
                      "note": "not_valued", "source": None, "assumption": False})
@@ -480,7 +507,7 @@ def account(b: Basis, values: Values) -> Account:
     totals = {k: base[k] for k in ("residents", "public_purse", "arrears_avoided", "turnover_avoided", "landlord",
                                    "social", "ratio", "ratio_own", "landlord_return")}
     leverage = cost["erdf"] / cost["own"] if cost and cost.get("own") else None
-    tornado = sensitivity([b], values) if cost else None
+    tornado = sensitivity([b], values) if cost and b.measured else None
     return Account(b, b.currency, values.price_year[b.currency], lines, totals, interval, cost, leverage, tornado,
                    draws, list(values.countries[b.country].not_quantified), mc.interval)
 
@@ -546,18 +573,25 @@ def break_even(bases: Basis | list[Basis], values: Values, name: str, domain: tu
 
 def group_totals(accounts: list[Account], values: Values) -> pd.DataFrame:
     """Subtotals per currency (never pooled): sums of the central values, and Monte-Carlo
-    intervals of the sums (the assumption draws are shared, so draws add up)."""
+    intervals of the sums (the assumption draws are shared, so draws add up). Landlords
+    whose value cannot be measured (no outcomes export) are not counted: `landlords` says
+    how many are, `not_counted` lists the others; a currency with none counted has no sums."""
     rows = []
     tail = (1 - values.monte_carlo.interval) / 2
     for currency in sorted({a.currency for a in accounts}):
-        mine = [a for a in accounts if a.currency == currency]
-        row = {"currency": currency, "landlords": len(mine)}
+        mine = [a for a in accounts if a.currency == currency and a.basis.measured]
+        row = {"currency": currency, "landlords": len(mine),
+               "not_counted": [a.basis.landlord for a in accounts if a.currency == currency and not a.basis.measured],
+               "arrears_measured": sum(a.basis.arrears is not None for a in mine)}
         for k in ("residents", "public_purse", "landlord", "social", "arrears_avoided", "turnover_avoided"):
+            if not mine:
+                row[k] = row[f"{k}_lower"] = row[f"{k}_upper"] = np.nan
+                continue
             row[k] = sum(a.totals[k] for a in mine)
             s = sum(a.draws[k] for a in mine)
             row[f"{k}_lower"], row[f"{k}_upper"] = float(np.quantile(s, tail)), float(np.quantile(s, 1 - tail))
         costed = [a for a in mine if a.cost]
-        row["cost"] = sum(a.cost["total"] for a in costed) if len(costed) == len(mine) else np.nan
+        row["cost"] = sum(a.cost["total"] for a in costed) if len(costed) == len(mine) and mine else np.nan
         if len(costed) == len(mine) and costed:
             r = sum(a.draws["social"] for a in mine) / row["cost"]
             row["ratio"] = row["social"] / row["cost"]

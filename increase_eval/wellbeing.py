@@ -18,7 +18,8 @@ def scores(q: pd.DataFrame) -> pd.DataFrame:
 
 
 def paired_changes(q: pd.DataFrame, people: int) -> pd.DataFrame:
-    """measure, pairs, mean change and 95% interval (paired t), response rates."""
+    """measure, pairs, mean change and 95% interval (paired t), response rates; every
+    column is there even when no one answered both questionnaires (blank, not left out)."""
     s = scores(q)
     wide = s.pivot_table(index="person_id", columns="wave", values=["confidence", "wellbeing"], aggfunc="first")
     rows = []
@@ -35,7 +36,7 @@ def paired_changes(q: pd.DataFrame, people: int) -> pd.DataFrame:
         rows.append({"measure": measure, "pairs": n, "entry_mean": pair["entry"].mean(),
                      "month6_mean": pair["month6"].mean(), "change": mean, "lower": mean - half,
                      "upper": mean + half})
-    t = pd.DataFrame(rows)
+    t = pd.DataFrame(rows, columns=["measure", "pairs", "entry_mean", "month6_mean", "change", "lower", "upper"])
     t["entry_response"] = answered.get("entry", 0) / people if people else np.nan
     t["month6_response"] = answered.get("month6", 0) / people if people else np.nan
     return t

@@ -1,4 +1,4 @@
-"""report: run the six notebooks for every landlord and group, in parallel, and build one
+"""report: run the seven notebooks for every landlord and group, in parallel, and build one
 self-contained HTML report per entity and language, an index page and Excel tables.
 
 Each report (entity, language) is a job run in its own process, in its own session, so
@@ -15,7 +15,7 @@ debugging.
 Why not nbconvert: every output our notebooks show is HTML the library made (text,
 tables, figures as inline PNG with alternative text), so the report is assembled from
 those outputs directly. No code cell can leak into it, it loads no script from a CDN
-(nbconvert's templates load require.js and MathJax, jupyter/nbconvert#754), and six
+(nbconvert's templates load require.js and MathJax, jupyter/nbconvert#754), and seven
 notebooks become one document with a table of contents (nbconvert has none, #1690).
 """
 
@@ -141,7 +141,7 @@ def _start_kernel(work: Path, retries: int = 3):
 
 
 def _execute_notebook(path: Path, out: Path, params: dict, timeout: int, km) -> None:
-    """papermill with the report's kernel: the six notebooks of a report share it, so
+    """papermill with the report's kernel: the seven notebooks of a report share it, so
     imports and the entity's data are loaded once (each notebook still runs on its own
     in the tests, so none depends on another)."""
     import papermill as pm

@@ -153,7 +153,8 @@ def rate_words(ctx, k: int, n: int) -> dict:
     return {"rate": ctx.t.pct(p), "interval": ctx.t("common.interval95", lo=ctx.t.pct(lo), hi=ctx.t.pct(hi))}
 
 
-def summary(ctx, accounts: dict[str, Account], employed_6m: tuple[int, int], targets: dict | None = None) -> str:
+def summary(ctx, accounts: dict[str, Account], employed_6m: tuple[int, int],
+            targets: pd.DataFrame | None = None) -> str:
     """5 to 8 plain sentences and one value-account table: the answer first."""
     six_months = rate_words(ctx, *employed_6m)
     if not accounts:
@@ -190,36 +191,32 @@ def _landlord_sentences(ctx, a: Account, six: dict) -> list[str]:
                         people=ctx.count(b.people), jobs=ctx.count(b.jobs),
                         businesses=ctx.count(b.businesses), both=ctx.count(b.both), rate=six["rate"],
                         interval=six["interval"]))
+    own = a.cost.get("own") if a.cost else None
     if b.arrears is not None and not small(ctx, b.arrears.treated_tenancies):
         lo, hi = a.intervals["arrears_avoided"]
-        out.append(para(ctx, "summary.arrears", see="arrears", name=name,
+        # the landlord's own answer first: what came back to it, against its own money
+        key = "summary.arrears" if own else "summary.arrears_no_own"
+        out.append(para(ctx, key, see="arrears", name=name,
                         effect=money(ctx, -b.arrears.effect, cur),
                         interval=between(ctx, -b.arrears.upper, -b.arrears.lower, cur),
                         tenancies=ctx.count(b.arrears.treated_tenancies),
-                        value=money(ctx, a.totals["arrears_avoided"], cur), value_interval=between(ctx, lo, hi, cur)))
+                        value=money(ctx, a.totals["arrears_avoided"], cur), value_interval=between(ctx, lo, hi, cur),
+                        own=money(ctx, own, cur), landlord_return=money(ctx, a.totals["landlord_return"], cur, 2),
+                        per_own=t(f"common.per_own.{cur}")))
     else:
         out.append(para(ctx, f"summary.arrears_none.{b.why_no_arrears or 'too_few'}", see="arrears", name=name))
     if not b.measured:
         return out
     lo, hi = a.intervals["social"]
-    out.append(para(ctx, "summary.social", see="value-account", social=money(ctx, a.totals["social"], cur),
-                    interval=between(ctx, lo, hi, cur), residents=money(ctx, a.totals["residents"], cur),
-                    public=money(ctx, a.totals["public_purse"], cur), year=a.price_year))
+    out.append(f'<p>{esc(t("summary.social", social=money(ctx, a.totals["social"], cur), year=a.price_year, interval=between(ctx, lo, hi, cur), residents=money(ctx, a.totals["residents"], cur), public=money(ctx, a.totals["public_purse"], cur)))} '
+               f'{esc(t(f"summary.residents_basis.{b.country}"))}{link(ctx, "value-account")}</p>')
     if a.cost:
         lo, hi = a.intervals["ratio"]
         words = dict(spent=t(f"common.per_spent.{cur}"), per_own=t(f"common.per_own.{cur}"))
-        if a.cost.get("own"):
-            # without its arrears line, the landlord's own return is not known (not nil)
-            key = "summary.ratio" if not pd.isna(a.totals["landlord_return"]) else "summary.ratio_no_landlord"
-            out.append(para(ctx, key, see="value-account", ratio=money(ctx, a.totals["ratio"], cur, 2),
-                            interval=between(ctx, lo, hi, cur, ratio_money=True),
-                            ratio_own=money(ctx, a.totals["ratio_own"], cur, 2),
-                            landlord_return=money(ctx, a.totals["landlord_return"], cur, 2),
-                            leverage=money(ctx, a.erdf_leverage, cur, 2), **words))
-        else:
-            out.append(para(ctx, "summary.ratio_no_split", see="value-account",
-                            ratio=money(ctx, a.totals["ratio"], cur, 2),
-                            interval=between(ctx, lo, hi, cur, ratio_money=True), **words))
+        key = "summary.ratio" if own else "summary.ratio_no_split"
+        out.append(para(ctx, key, see="value-account", ratio=money(ctx, a.totals["ratio"], cur, 2),
+                        interval=between(ctx, lo, hi, cur, ratio_money=True), name=name,
+                        leverage=money(ctx, a.erdf_leverage, cur, 2), **words))
         out.append(_most_sensitive(ctx, a))
     if b.businesses and b.survival_12m is not None:
         s = b.survival_12m
@@ -245,14 +242,23 @@ def _most_sensitive(ctx, a: Account) -> str:
                 break_even=assumption_value(ctx, name, top["break_even"], a.currency))
 
 
-def _group_sentences(ctx, accounts: dict[str, Account], six: dict, targets: dict | None) -> list[str]:
+def _lower_first(text: str) -> str:
+    """A table label inside a sentence: 'People trained' -> 'people trained'."""
+    return text[:1].lower() + text[1:]
+
+
+def _group_sentences(ctx, accounts: dict[str, Account], six: dict, targets: pd.DataFrame | None) -> list[str]:
     out = []
     b = [a.basis for a in accounts.values()]
     out.append(para(ctx, "summary.group_reach", see="participants", landlords=len(b),
                     engaged=ctx.count(sum(x.engaged for x in b)), trained=ctx.count(sum(x.trained for x in b)),
                     completed=ctx.count(sum(x.completed for x in b))))
-    if targets:
-        out.append(para(ctx, "summary.targets", see="participants", **targets))
+    if targets is not None and len(targets):   # every target, met or not
+        each = [ctx.t("summary.target", what=_lower_first(ctx.t.label("target", r["target"]).lstrip(". ")), achieved=ctx.count(int(r["achieved"])),
+                      target=ctx.t.number(r["target_value"]), attainment=ctx.t.pct(r["attainment"]))
+                for _, r in targets.iterrows()]
+        out.append(para(ctx, "summary.targets", see="participants", targets=" ; ".join(each) if ctx.lang == "fr"
+                        else "; ".join(each)))
     measured = [x for x in b if x.measured]   # landlords that provided outcomes
     if measured:
         both = sum(x.both for x in measured)
@@ -273,8 +279,11 @@ def _group_sentences(ctx, accounts: dict[str, Account], six: dict, targets: dict
                         interval=between(ctx, row["social_lower"], row["social_upper"], cur),
                         ratio=money(ctx, row["ratio"], cur, 2),
                         ratio_interval=between(ctx, row["ratio_lower"], row["ratio_upper"], cur, ratio_money=True),
-                        landlord=money(ctx, row["landlord"], cur), spent=ctx.t(f"common.per_spent.{cur}"),
+                        landlord=money(ctx, row["landlord"], cur), own=money(ctx, row["own"], cur),
+                        spent=ctx.t(f"common.per_spent.{cur}"),
                         year=values.price_year[cur]))
+    if len({a.currency for a in accounts.values()}) > 1:
+        out.append(para(ctx, "summary.group_caution"))
     return out
 
 
@@ -359,10 +368,11 @@ def ratios_table(ctx, a: Account) -> str:
     m = lambda x: money(ctx, x, cur, 2)  # noqa: E731
     iv = lambda key: between(ctx, *a.intervals[key], cur, ratio_money=True)  # noqa: E731
     rows = [[t("account.ratios.sroi", **per), m(a.totals["ratio"]), iv("ratio")]]
-    if a.cost.get("own"):
-        rows += [[t("account.ratios.own", **per), m(a.totals["ratio_own"]), iv("ratio_own")],
-                 [t("account.ratios.landlord", **per), m(a.totals["landlord_return"]), iv("landlord_return")],
-                 [t("account.ratios.leverage", **per), m(a.erdf_leverage), ""]]
+    if a.cost.get("own"):   # the landlord's own return first: the question it asked
+        rows = [[t("account.ratios.landlord", **per), m(a.totals["landlord_return"]), iv("landlord_return")],
+                *rows,
+                [t("account.ratios.leverage", **per), m(a.erdf_leverage), ""],
+                [t("account.ratios.own", **per), m(a.totals["ratio_own"]), iv("ratio_own")]]
     return table([t("account.cols.ratio"), t("account.cols.central"), t("account.cols.interval",
                                                                           level=t.pct(a.level, 0))], rows)
 
@@ -402,12 +412,6 @@ def group_table(ctx, accounts: dict[str, Account], caption: str | None = None) -
         if convert_to:
             row.append(money(ctx, _convert(g["social"], cur, convert_to, values), convert_to))
         rows.append(row)
-    if convert_to:
-        totals.add(len(rows))
-        converted = sum(_convert(a.totals["social"], a.currency, convert_to, values) for a in accounts.values()
-                        if a.basis.measured)
-        rows.append([t("account.total_converted", currency=convert_to), "", "", "", "", "", "",
-                     money(ctx, converted, convert_to)])
     return table(headers, rows, caption, total_rows=totals)
 
 
@@ -536,12 +540,14 @@ def sustainment(ctx, accounts: dict[str, Account]) -> str:
         hidden = any(small(ctx, n) for n in (tv.participant_ended, tv.comparison_ended, tv.participant_tenancies))
         part = "–" if hidden else ctx.t.pct(tv.participant_ended / tv.participant_tenancies)
         comp = ctx.t.pct(tv.comparison_ended / tv.comparison_tenancies) if tv.comparison_tenancies else "–"
-        points = 100 * tv.difference
-        diff = "–" if hidden else ctx.t("sustainment.points_one" if abs(points) < 2 else "sustainment.points",
+        points = abs(100 * tv.difference)
+        diff = "–" if hidden else ctx.t("sustainment.points_one" if points < 2 else "sustainment.points",
                                         n=ctx.t.number(points, 1))
         interval = ("–" if hidden else ctx.t("common.interval95", lo=ctx.t.number(100 * tv.lower, 1),
                                               hi=ctx.t.number(100 * tv.upper, 1)))
-        text = ctx.t("sustainment.difference", share_part=part, share_comp=comp, difference=diff, interval=interval)
+        direction = ctx.t("sustainment.less" if tv.difference > 0 else "sustainment.more")
+        text = ctx.t("sustainment.difference", share_part=part, share_comp=comp, difference=diff, interval=interval,
+                     direction=direction)
         reading = ctx.t("sustainment.reading_supported" if tv.supported else "sustainment.reading_none")
         out.append(f"<p>{esc(prefix + text)} {esc(reading)}</p>")
     return "\n".join(out)

@@ -234,6 +234,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;max-
 padding:1rem 1.5rem;color:#1a1a1a;line-height:1.5}
 header{border-bottom:2px solid #0072B2;margin-bottom:1rem}
 .meta{color:#555;font-size:.9rem}
+footer{border-top:1px solid #ddd;margin-top:2rem}
 .synthetic-banner{background:#E69F00;color:#000;padding:.5rem;font-weight:bold}
 nav.toc{background:#f4f7fa;padding:.5rem 1rem;margin:1rem 0}
 nav.toc ol{margin:.25rem 0;padding-left:1.25rem;list-style:none}
@@ -317,12 +318,13 @@ def assemble(job: Job, executed: list[dict], manifest: dict, config: Config) -> 
 <style>{CSS}</style></head>
 <body>
 <header><h1 style="margin-top:0">{html.escape(t("report.title", name=name))}</h1>
-<p class="meta">{meta}</p>{synthetic}
+<p class="meta">{html.escape(t("report.made", date=today))}</p>{synthetic}
 <p class="meta">{html.escape(t("report.disclosure", k=k, k1=k - 1))}</p></header>
 <main>{first}
 <nav class="toc" aria-label="{html.escape(t("report.contents"))}"><strong>{html.escape(t("report.contents"))}</strong>
 <ol>{"".join(items)}</ol></nav>
 {rest}</main>
+<footer class="meta"><p>{html.escape(t("report.about"))} {meta}</p></footer>
 </body></html>
 """
 

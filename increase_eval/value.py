@@ -592,6 +592,8 @@ def group_totals(accounts: list[Account], values: Values) -> pd.DataFrame:
             row[f"{k}_lower"], row[f"{k}_upper"] = float(np.quantile(s, tail)), float(np.quantile(s, 1 - tail))
         costed = [a for a in mine if a.cost]
         row["cost"] = sum(a.cost["total"] for a in costed) if len(costed) == len(mine) and mine else np.nan
+        owns = [a.cost.get("own") for a in costed]
+        row["own"] = sum(owns) if len(costed) == len(mine) and mine and None not in owns else np.nan
         if len(costed) == len(mine) and costed:
             r = sum(a.draws["social"] for a in mine) / row["cost"]
             row["ratio"] = row["social"] / row["cost"]

@@ -36,6 +36,7 @@ def paired_changes(q: pd.DataFrame, people: int) -> pd.DataFrame:
         rows.append({"measure": measure, "pairs": n, "entry_mean": pair["entry"].mean(),
                      "month6_mean": pair["month6"].mean(), "change": mean, "lower": mean - half,
                      "upper": mean + half})
+    # without pairs (no questionnaires, or entry ones only) the table keeps its columns, empty
     t = pd.DataFrame(rows, columns=["measure", "pairs", "entry_mean", "month6_mean", "change", "lower", "upper"])
     t["entry_response"] = answered.get("entry", 0) / people if people else np.nan
     t["month6_response"] = answered.get("month6", 0) / people if people else np.nan

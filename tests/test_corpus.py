@@ -81,6 +81,15 @@ CASES = {
     "uncalculated_formulas": ("uncalculated_formulas.xlsx", ["column 'Joined'", "24 of 24 rows",
                                                              "formulas the program that wrote the file never calculated",
                                                              "open the file in Excel or LibreOffice and save it"], []),
+    # shapes the mapping reads (EXTRA below): their values are checked by the tests at the end
+    "totals_row": ("totals_row.xlsx", (5, 3, 2), [(8, "Ref", "skipped by the mapping (skip_rows)"),
+                                                  (9, "Ref", "skipped by the mapping (skip_rows)")]),
+    "ticked_flags": ("ticked_flags.csv", (4, 4, 0), []),
+    "category_flags": ("category_flags.csv", (4, 3, 1), [(5, "Household", "not a known value for single_parent")]),
+    "stage_column": ("stage_column.csv", (4, 3, 1), [(5, "Stage", "unknown category (expected one of: engaged")]),
+    "mapping_words": ("mapping_words.tsv", (3, 3, 0), []),
+    "panel_no_tenancies": ("base_participants.csv", (3, 3, 0), []),
+    "trading_flags": ("base_participants.csv", (3, 3, 0), []),
 }
 # mapping options that differ from the corpus' defaults
 OPTIONS = {
@@ -88,9 +97,34 @@ OPTIONS = {
     "header_row_35": {"header_row": 35},
     "hidden_first_sheet": {"sheet": None},     # no sheet named: the first visible one
 }
+# mapping text a case adds, as a user writes it: `participants` (options of the register's
+# entry), `columns` (more register columns), `top` (top-level keys), `files` (more exports,
+# with `raw`: file in the landlord's folder -> corpus file), or replaces: `country`,
+# `defaults`, `sessions` (the corpus file copied as sessions.csv)
+EXTRA = {
+    "totals_row": {"participants": 'skip_rows: ["total", "notes?:.*"]'},
+    "ticked_flags": {"participants": "blank_is_false: [disability]"},
+    "category_flags": {"columns": "single_parent: Household, no_qualification: Qualifications",
+                       "top": 'vocab:\n  single_parent: {"true": [Lone parent], "false": [Couple, Single]}\n'
+                              '  no_qualification: {"true": [None, No qualifications], "false": [GCSE, A level]}'},
+    "stage_column": {"columns": "stage: Stage"},
+    "mapping_words": {"country": "GB", "sessions": "sessions_tab_comma.tsv",
+                      "defaults": "{format: csv, encoding: utf8-bom, delimiter: '\\t', decimal: comma, "
+                                  'date_formats: ["dd/mm/yyyy"], booleans: {"true": [Y], "false": [N]}}'},
+    "panel_no_tenancies": {"files": "rent_accounts:\n    path: panel.csv\n    columns: {tenancy_ref: Tenancy, "
+                                    "month: Month, arrears: Arrears, neighbourhood: Estate, tenancy_start: Start, "
+                                    "tenancy_end: End}",
+                           "raw": {"panel.csv": "panel_no_tenancies.csv"}},
+    "trading_flags": {"files": "outcomes:\n    path: outcomes.csv\n    columns: {participant_ref: Ref, "
+                               "outcome_type: Type, outcome_date: Date}\n  business_checks:\n    path: checks.csv\n"
+                               "    columns: {participant_ref: Ref, trading_6m: Still trading at 6 months, "
+                               "trading_12m: Still trading at 12 months}",
+                      "raw": {"outcomes.csv": "trading_outcomes.csv", "checks.csv": "trading_flags.csv"}},
+}
 # landlords whose sessions files are the case (the register is the base one)
 SESSIONS = {"negative_sessions": ("negative_sessions.csv",), "numbers_sessions": ("numbers_sessions.csv",),
             "sessions_decimal_comma": ("sessions_decimal_comma.csv",),
+            "durations_written": ("durations_written.csv",),
             # a glob matching an export, its byte-identical copy and an overlapping extract
             "sessions_glob": ("base_sessions.csv", "base_sessions.csv", "sessions_overlap.csv")}
 BROKEN_SESSIONS = ["sessions_decimal_comma"]
@@ -100,17 +134,20 @@ def _mapping(case: str, n: int, register: str, sessions_path: str = "sessions.cs
     xlsx = register.endswith(".xlsx")
     formats = '["%d/%m/%Y", "%Y-%m-%d"]' if case == "mixed_dates" else '["%d/%m/%Y"]'
     options = OPTIONS.get(case, {})
+    extra = EXTRA.get(case, {})
     sheet = options.get("sheet", "Register")
     header_row = options.get("header_row", "auto" if xlsx else None)
+    columns = COLUMNS[:-1] + ", " + extra["columns"] + "}" if "columns" in extra else COLUMNS
+    defaults = extra.get("defaults", f"""{{format: csv, encoding: utf-8, delimiter: ",", decimal: ".", date_formats: {formats},
+           booleans: {{"true": [Y], "false": [N]}}}}""")
     return f"""id: corpus_{case}
 name: Corpus {case}
-country: UK
+country: {extra.get("country", "UK")}
 language: en
 currency: GBP
 neighbourhoods:
   - {{id: UK-C{n:02d}-01, name: Harbour, aliases: []}}
-defaults: {{format: csv, encoding: utf-8, delimiter: ",", decimal: ".", date_formats: {formats},
-           booleans: {{"true": [Y], "false": [N]}}}}
+defaults: {defaults}
 files:
   participants:
     path: {"participants.xlsx" if xlsx else "participants.csv"}
@@ -118,15 +155,21 @@ files:
     {f"header_row: {header_row}" if header_row else ""}
     {f"sheet: {sheet}" if xlsx and sheet else ""}
     {f"encoding: {options['encoding']}" if "encoding" in options else ""}
-    columns: {COLUMNS}
+    {extra.get("participants", "")}
+    columns: {columns}
   sessions:
     path: "{sessions_path}"
     columns: {{participant_ref: Ref, session_date: Date, duration: Minutes}}
+  {extra.get("files", "")}
+{extra.get("top", "")}
 """
 
 
 def _landlord(conf: Path, raw: Path, case: str, n: int, register: str,
               sessions: tuple[str, ...] = ("base_sessions.csv",)) -> None:
+    extra = EXTRA.get(case, {})
+    if "sessions" in extra:
+        sessions = (extra["sessions"],)
     glob = len(sessions) > 1
     (conf / "landlords" / f"corpus_{case}.yml").write_text(
         _mapping(case, n, register, "sessions*.csv" if glob else "sessions.csv"), encoding="utf-8")
@@ -135,6 +178,8 @@ def _landlord(conf: Path, raw: Path, case: str, n: int, register: str,
     shutil.copy(CORPUS / register, folder / ("participants.xlsx" if register.endswith(".xlsx") else "participants.csv"))
     names = ["sessions.csv", "sessions_copy.csv", "sessions_overlap.csv"] if glob else ["sessions.csv"]
     for name, source in zip(names, sessions):
+        shutil.copy(CORPUS / source, folder / name)
+    for name, source in extra.get("raw", {}).items():
         shutil.copy(CORPUS / source, folder / name)
 
 
@@ -293,3 +338,93 @@ def test_repeats_across_the_files_of_a_glob_are_merged_and_copies_named(corpus_r
                "its rows are merged with that file's")
     assert manifest["warnings"] == [warning]
     assert f"warning: {warning}" in run.stdout
+
+
+# --- shapes a mapping reads, through the same run --------------------------------------------------
+
+def _case(processed: Path, table: str, case: str) -> pd.DataFrame:
+    t = pd.read_parquet(processed / (table if table == "rent_accounts" else f"{table}.parquet"))
+    return t[t["landlord"] == f"corpus_{case}"]
+
+
+def _listed(series: pd.Series) -> list:
+    return [None if pd.isna(v) else v for v in series]
+
+
+def test_flags_from_a_ticked_column_and_from_category_columns(corpus_run):
+    _, _, processed = corpus_run
+    ticked = _case(processed, "participants", "ticked_flags").sort_values("birth_year")
+    assert _listed(ticked["disability"]) == [True, False, None, True]      # X, blank, N/A, x
+    flags = _case(processed, "participants", "category_flags").sort_values("birth_year")
+    assert _listed(flags["single_parent"]) == [True, False, False]
+    assert _listed(flags["no_qualification"]) == [True, False, None]        # "None" is a listed word: no qualification
+
+
+def test_a_stage_column_is_the_funnel_s_source_when_dates_are_missing(corpus_run):
+    from increase_eval import indicators
+
+    _, _, processed = corpus_run
+    p = _case(processed, "participants", "stage_column").sort_values("birth_year")
+    assert _listed(p["recorded_stage"]) == ["training_started", "assessed", "training_completed"]
+    assert p["training_start_date"].isna().all()
+    assert indicators.funnel(p).set_index("stage")["people"].to_dict() == {
+        "engaged": 3, "assessed": 3, "training_started": 2, "training_completed": 1, "outcome": 0}
+
+
+def test_a_totals_and_a_notes_line_at_the_foot_of_an_excel_register_are_set_aside(corpus_run):
+    _, manifest, processed = corpus_run
+    account = _files(manifest, "corpus_totals_row")["participants"]
+    assert (account["rows_in"], account["rejected"], account["blank_rows"]) == (5, 2, 1)
+    rejects = _case(processed, "rejects", "totals_row").set_index("row")["value_shape"]
+    assert rejects.to_dict() == {8: "AAAAA", 9: "Aaaaa: aa aa 99/99/9999"}     # never parsed as a record
+
+
+def test_session_lengths_written_with_their_unit(corpus_run):
+    _, manifest, processed = corpus_run
+    s = _files(manifest, "corpus_durations_written")["sessions"]
+    assert (s["rows_in"], s["kept"], s["rejected"], s["merged"]) == (7, 6, 1, 0)
+    assert sorted(_case(processed, "sessions", "durations_written")["duration_minutes"]) == [45, 60, 90, 90, 90, 120]
+    [reason] = _case(processed, "rejects", "durations_written")["reason"]
+    assert reason.startswith("ambiguous duration")
+
+
+def test_a_mapping_written_in_words_reads_its_files(corpus_run):
+    """country GB, encoding utf8-bom, delimiter '\\t' in single quotes, decimal comma,
+    date_formats ["dd/mm/yyyy"]: a tab-separated file with a byte order mark is read, and
+    '12.50' in a file whose decimal mark is ',' is refused, never read as 1250."""
+    _, manifest, processed = corpus_run
+    files = _files(manifest, "corpus_mapping_words")
+    p, s = files["participants"], files["sessions"]
+    assert (p["rows_in"], p["kept"] + p["merged"], p["rejected"]) == (3, 3, 0)
+    assert (s["rows_in"], s["kept"], s["rejected"], s["merged"]) == (3, 2, 1, 0)
+    assert sorted(_case(processed, "sessions", "mapping_words")["duration_minutes"]) == [12.5, 45]
+    rejects = _case(processed, "rejects", "mapping_words")
+    assert rejects[["row", "column", "reason"]].values.tolist() == [
+        [3, "Minutes", "uses '.' as decimal mark but the mapping says ','"]]
+
+
+def test_a_rent_panel_without_a_tenancies_export_or_rent_due_mapped(corpus_run):
+    _, manifest, processed = corpus_run
+    panel = _files(manifest, "corpus_panel_no_tenancies")["rent_accounts"]
+    assert (panel["rows_in"], panel["kept"], panel["rejected"], panel["merged"]) == (5, 4, 0, 1)
+    assert panel["ignored_columns"] == ["Rent"]                 # in the file, not in the mapping
+    rows = _case(processed, "rent_accounts", "panel_no_tenancies")
+    assert len(rows) == 4 and rows["rent_due"].isna().all()
+    tenancies = _case(processed, "tenancies", "panel_no_tenancies").sort_values("tenancy_start")
+    [hood] = _case(processed, "neighbourhoods", "panel_no_tenancies")["neighbourhood_id"]
+    assert _listed(tenancies["neighbourhood_id"]) == [hood, hood]
+    assert _listed(tenancies["tenancy_end"].dt.strftime("%Y-%m-%d")) == [None, "2020-12-31"]
+    assert tenancies["end_known"].all()
+    assert not [w for w in manifest["warnings"] if "corpus_panel_no_tenancies" in w]
+
+
+def test_still_trading_flags_at_6_and_12_months_without_dates(corpus_run):
+    _, manifest, processed = corpus_run
+    checks = _files(manifest, "corpus_trading_flags")["business_checks"]
+    assert (checks["rows_in"], checks["kept"], checks["rejected"], checks["merged"]) == (3, 2, 1, 0)
+    dated = _case(processed, "business_checks", "trading_flags").sort_values("check_date")
+    assert list(zip(dated["check_date"].dt.strftime("%Y-%m-%d"), dated["trading"])) == [
+        ("2019-12-01", True), ("2020-06-01", True), ("2020-09-01", True), ("2021-03-01", False)]
+    assert len(_case(processed, "businesses", "trading_flags")) == 2
+    [reason] = _case(processed, "rejects", "trading_flags")["reason"]
+    assert reason.startswith("still-trading flag without a business creation")

@@ -115,6 +115,57 @@ def main() -> None:
                                              f"{'03/%d/2020' % (13 + i % 15) if i < 22 else ''}"
                                              for i, name in enumerate(people + [p + "a" for p in people])])
 
+    # --- shapes a mapping reads (each with people of its own, to check the values kept)
+    # an X in a column when true, blank when false (blank_is_false); N/A stays unknown
+    w("ticked_flags.csv", [H, "K1,Kay,Ticked,02/02/1981,Harbour,F,X,01/03/2019,",
+                           "K2,Lee,Unticked,03/03/1982,Harbour,M,,01/03/2019,",
+                           "K3,Mo,Unsaid,04/04/1983,Harbour,F,N/A,01/03/2019,",
+                           "K4,Nia,Lowercase,05/05/1984,Harbour,F,x,01/03/2019,"])
+    # yes/no fields read from category columns; a word in neither list is refused
+    w("category_flags.csv", [H + ",Household,Qualifications",
+                             "Q1,Pia,Family,06/06/1986,Harbour,F,N,01/03/2019,,Lone parent,None",
+                             "Q2,Raj,Family,07/07/1987,Harbour,M,N,01/03/2019,,Couple,GCSE",
+                             "Q3,Sue,Family,08/08/1988,Harbour,F,N,01/03/2019,,Single,",
+                             "Q4,Tom,Family,09/09/1989,Harbour,M,N,01/03/2019,,Widowed,A level"])
+    # a journey-stage column and no training start date
+    w("stage_column.csv", [H + ",Stage", "J1,Ava,Staged,01/01/1990,Harbour,F,N,01/03/2019,,In training",
+                           "J2,Bo,Staged,02/01/1991,Harbour,M,N,01/03/2019,,Assessed",
+                           "J3,Cy,Staged,03/01/1992,Harbour,F,N,01/03/2019,,Training completed",
+                           "J4,Di,Staged,04/01/1993,Harbour,M,N,01/03/2019,,Waiting list"])
+    # session lengths written with their unit (the mapping says minutes); 1h75 is ambiguous
+    w("durations_written.csv", ["Ref,Date,Minutes", "C1,20/03/2019,1h30", "C1,21/03/2019,1h", "C1,22/03/2019,90 min",
+                                "C3,12/02/2020,1:30", "C3,13/02/2020,2 heures", "C3,14/02/2020,45",
+                                "C3,15/02/2020,1h75"])
+    # a mapping in words (country GB, encoding utf8-bom, delimiter '\t', decimal comma,
+    # dd/mm/yyyy): a tab-separated register with a byte order mark, and sessions whose
+    # '12.50' is in the other decimal mark
+    w("mapping_words.tsv", [line.replace(",", "\t") for line in GOOD], bom=True)
+    w("sessions_tab_comma.tsv", ["Ref\tDate\tMinutes", "C1\t20/03/2019\t12,5", "C1\t21/03/2019\t12.50",
+                                 "C3\t12/02/2020\t45"], bom=True)
+    # a rent panel with a neighbourhood column and no tenancies export; no rent due mapped
+    w("panel_no_tenancies.csv", ["Tenancy,Month,Rent,Arrears,Estate,Start,End",
+                                 "T1,2019-05,400,10.5,Harbour,01/01/2010,", "T1,2019-06,400,20,Harbour,01/01/2010,",
+                                 "T2,2019-05,380,0,Harbour,01/01/2015,31/12/2020",
+                                 "T2,2019-06,380,-5,Harbour,01/01/2015,31/12/2020",
+                                 "T2,2019-06,380,-5,Harbour,01/01/2015,31/12/2020"])
+    # business follow-up as still-trading flags at 6 and 12 months, without dates
+    w("trading_outcomes.csv", ["Ref,Type,Date", "C1,Business,01/06/2019", "C3,Business,01/03/2020"])
+    w("trading_flags.csv", ["Ref,Still trading at 6 months,Still trading at 12 months", "C1,Y,Y", "C3,Y,N", "C2,Y,"])
+
+    wb = Workbook()    # a register kept in Excel: a title block, a totals line and a notes line at the foot
+    ws = wb.active
+    ws.title = "Register"
+    ws.append(["Harbour Homes register"])
+    ws.append([])
+    for line in GOOD:
+        ws.append(line.split(","))
+    ws.append([])
+    ws.append(["TOTAL", None, None, None, None, None, None, 3])
+    ws.append(["Notes: as at 30/06/2023"])
+    wb.properties.creator = "increase-eval corpus"
+    wb.properties.created = wb.properties.modified = dt.datetime(2024, 1, 1)
+    wb.save(HERE / "totals_row.xlsx")
+
     wb = Workbook()
     ws = wb.active
     ws.title = "Old register"

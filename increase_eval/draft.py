@@ -69,7 +69,8 @@ def _stem(token: str) -> str:
 
 def words(text: str) -> tuple[str, ...]:
     """A header (or file name) as words: camelCase and digits split, folded, stop words out."""
-    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(text))
+    text = re.sub(r"(?i)\bn\s*[°º]", " numero ", str(text))     # N° (French for 'number')
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
     text = re.sub(r"([A-Za-z])(\d)", r"\1 \2", text)
     text = re.sub(r"(\d)([A-Za-z])", r"\1 \2", text)
     tokens = re.findall(r"[a-z0-9]+", fold(text))
@@ -86,7 +87,8 @@ def _has(header: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
 # generic ("date", "type"): it may map a column, but only as a guess to check.
 _REF = ["participant id", "participant ref", "participant reference", "participant number", "ref participant",
         "client ref", "client id", "customer number", "customer id", "identifiant", "dossier", "code beneficiaire",
-        "beneficiaire", "id beneficiaire", "numero beneficiaire", "matricule", "~participant", "~client",
+        "beneficiaire", "id beneficiaire", "numero beneficiaire", "matricule", "id benef", "contact id",
+        "benef", "~contact", "~participant", "~client",
         "~customer", "~id", "~ref", "~reference", "~code", "~numero", "~number", "~no"]
 _TENANCY_REF = ["tenancy ref", "tenancy reference", "tenancy no", "tenancy number", "tenancy id", "ref bail",
                 "reference bail", "bail", "contrat", "numero contrat", "reference locataire", "lease", "lease ref",
@@ -102,12 +104,12 @@ KEYWORDS: dict[str, dict[str, list[str]]] = {
         "last_name": ["surname", "last name", "lastname", "family name", "nom", "nom famille", "nom usage",
                       "nom naissance"],
         "birth_date": ["date birth", "dob", "birth date", "birthdate", "date naissance", "naissance", "ne le", "ne",
-                       "birth", "birthday"],
+                       "birth", "birthday", "dt naiss", "date naiss", "naiss"],
         "email": ["email", "e mail", "mail", "courriel", "adresse mail", "email address", "adresse electronique"],
         "phone": ["phone", "telephone", "tel", "mobile", "portable", "phone number", "contact number"],
         "address": ["address", "adresse", "address line", "adresse postale", "home address", "street", "rue",
                     "domicile"],
-        "postcode": ["postcode", "post code", "cp", "code postal", "zip", "postal code"],
+        "postcode": ["postcode", "post code", "cp", "code postal", "zip", "postal code", "cd postal", "postal"],
         "tenancy_ref": _TENANCY_REF,
         "neighbourhood": _HOOD,
         "sex": ["sex", "sexe", "gender", "genre", "civilite", "~title"],
@@ -120,11 +122,11 @@ KEYWORDS: dict[str, dict[str, list[str]]] = {
                              "sans diplome", "aucun diplome", "unqualified", "non diplome"],
         "employment_status": ["employment status", "economic status", "work status", "statut emploi",
                               "situation professionnelle", "situation emploi", "statut", "status",
-                              "employment", "situation"],
+                              "employment", "situation", "sit emploi"],
         "entry_date": ["date engaged", "engaged", "entry date", "date entry", "start date", "referral date",
                        "date entree", "date inscription", "inscription", "date 1er contact", "premier contact",
                        "1er contact", "registration date", "date registered", "enrolment date", "date referral",
-                       "joined", "date adhesion"],
+                       "joined", "date adhesion", "created date", "date created", "dt entree", "~created"],
         "assessment_date": ["assessment date", "assessed", "assessed on", "date diagnostic", "diagnostic",
                             "date evaluation", "evaluation", "assessment", "date bilan"],
         "training_start_date": ["training start", "training start date", "training began", "training begun",
@@ -134,12 +136,13 @@ KEYWORDS: dict[str, dict[str, list[str]]] = {
                                "formation achevee", "parcours termine", "formation validee", "training complete",
                                "fin formation"],
         "exit_date": ["exit date", "leave date", "left programme", "left", "date sortie", "date fin accompagnement",
-                      "fin accompagnement", "date fin", "end date", "leaving date", "date depart"],
+                      "fin accompagnement", "date fin", "end date", "leaving date", "date depart", "dt sortie"],
         "stage": ["stage", "etape", "etape parcours", "journey stage", "pathway stage", "statut parcours"],
     },
     "sessions": {
         "participant_ref": _REF,
-        "session_date": ["session date", "date seance", "date session", "date rdv", "date rendez vous", "~date"],
+        "session_date": ["session date", "date seance", "date session", "date rdv", "date rendez vous", "session start",
+                         "dt rdv", "~date", "~start"],
         "duration": ["duration", "duree", "length", "minutes", "hours", "heures", "temps passe"],
         "session_type": ["session type", "type seance", "type session", "nature", "activity", "activite",
                          "type activite", "~type"],
@@ -150,7 +153,7 @@ KEYWORDS: dict[str, dict[str, list[str]]] = {
         "participant_ref": _REF,
         "outcome_type": ["outcome", "outcome type", "type sortie", "sortie", "resultat", "result", "type outcome"],
         "outcome_date": ["outcome date", "date achieved", "date sortie", "date sortie positive", "date outcome",
-                         "~date"],
+                         "dt sortie", "~date"],
         "contract_type": ["contract type", "contract", "contrat", "type contrat"],
         "legal_form": ["legal form", "forme juridique", "statut juridique", "legal status", "business type"],
         "sector": ["sector", "secteur", "secteur activite", "business sector", "industry"],
@@ -159,20 +162,21 @@ KEYWORDS: dict[str, dict[str, list[str]]] = {
     },
     "business_checks": {
         "participant_ref": _REF,
-        "check_date": ["check date", "date checked", "date controle", "date verification", "date suivi", "~date"],
+        "check_date": ["check date", "date checked", "date controle", "date verification", "date suivi", "review date",
+                       "date reviewed", "dt controle", "~date"],
         "trading": ["trading", "still trading", "en activite", "activite", "active", "actif", "open", "ouverte"],
     },
     "questionnaires": {
         "participant_ref": _REF,
         "wave": ["wave", "survey", "questionnaire", "vague", "temps", "time point", "timepoint", "passation"],
         "response_date": ["date completed", "response date", "date reponse", "completed", "date questionnaire",
-                          "~date"],
+                          "completed on", "~date"],
         "confidence": ["confidence", "confiance", "self confidence", "confiance soi"],
     },
     "ambassadors": {
         "participant_ref": _REF,
         "trained_date": ["ambassador training date", "training date", "trained", "trained date", "date formation",
-                         "date formation ambassadeur", "~date"],
+                         "date formation ambassadeur", "dt formation", "~date"],
         "month": ["month", "mois", "period", "periode"],
         "active": ["active", "actif", "active this month", "active month", "actif mois"],
     },
@@ -180,13 +184,14 @@ KEYWORDS: dict[str, dict[str, list[str]]] = {
         "tenancy_ref": _TENANCY_REF,
         "neighbourhood": _HOOD,
         "tenancy_start": ["tenancy start", "start", "start date", "date entree", "date effet", "entree lieux",
-                          "date debut bail", "debut bail", "date debut", "tenancy start date"],
+                          "date debut bail", "debut bail", "date debut", "tenancy start date", "dt debut"],
         "tenancy_end": ["tenancy end", "end", "end date", "date sortie", "date fin", "sortie lieux", "date fin bail",
-                        "fin bail", "tenancy end date"],
+                        "fin bail", "tenancy end date", "dt fin"],
         "lead_tenant_name": ["lead tenant", "lead tenant name", "titulaire", "titulaire bail", "locataire",
                              "nom titulaire", "tenant name", "nom locataire"],
         "lead_birth_date": ["lead tenant dob", "lead tenant date birth", "date naissance titulaire",
-                            "date naissance locataire", "dob", "date birth", "naissance", "birth"],
+                            "date naissance locataire", "dob", "date birth", "naissance", "birth", "dt naiss titulaire",
+                            "naiss"],
         "household_type": _HOUSEHOLD,
     },
     "rent_accounts": {
@@ -520,13 +525,24 @@ def _globs(folder: Path, sources: list[Source]) -> list[Source]:
 
 # --- what the values look like ---------------------------------------------------------------------
 
-_DATE = re.compile(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+_DATE = re.compile(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
                    r"|\d{8}|\d{1,2}[ \-][A-Za-zéû]{3,9}\.?[ \-]\d{2,4}")
 _MONTH = re.compile(r"\d{1,2}[/.\-]\d{4}|\d{4}[/.\-]\d{1,2}|[A-Za-zéû]{3,9}\.?[ \-]\d{2,4}|\d{6}")
 _NUMBER = re.compile(r"[-+]?\(?[£€$]?\s?(?:\d{1,3}(?:[ \u00a0\u202f.,]\d{3})+|\d+)(?:[.,]\d+)?\s?[£€$]?\)?")
 _DURATION = re.compile(r"\d+(?:[.,]\d+)?\s*(?:h|hr|hrs|hours?|heures?|min|mins|minutes?|mn)\.?"
                        r"|\d+\s*h\s*\d+(?:\s*min)?|\d+:\d{2}(?::\d{2})?", re.I)
-_SERIAL = re.compile(r"\d{5}(?:\.0+)?")
+_SERIAL = re.compile(r"\d{5}(?:\.\d+)?")   # an Excel day number, with a time of day or not
+
+
+def _is_month(v: str) -> bool:
+    """A calendar month as exports write it; six digits only as yyyymm or mmyyyy with a
+    month of 01-12 and a plausible year (100314 is a reference, not a month)."""
+    if not _MONTH.fullmatch(v) or _DATE.fullmatch(v):
+        return False
+    if re.fullmatch(r"\d{6}", v):
+        return (1990 <= int(v[:4]) <= 2099 and 1 <= int(v[4:]) <= 12) or \
+            (1 <= int(v[:2]) <= 12 and 1990 <= int(v[2:]) <= 2099)
+    return True
 
 
 def _is_serial(v: str) -> bool:
@@ -581,7 +597,7 @@ def profile(col: Column, vocab: Vocab) -> None:
 
     if set(folded) <= (vocab.true | vocab.false | {"x"}) and len(folded) <= 3:
         col.kind = "bool"
-    elif share(lambda v: bool(_MONTH.fullmatch(v)) and not _DATE.fullmatch(v)) >= 0.9 and not col.typed_dates:
+    elif share(lambda v: _is_month(v)) >= 0.9 and not col.typed_dates:
         col.kind = "month"
     elif col.typed_dates or share(lambda v: bool(_DATE.fullmatch(v)) and not _SERIAL.fullmatch(v)) > 0:
         dated = share(lambda v: bool(_DATE.fullmatch(v)) or _is_serial(v))

@@ -37,9 +37,6 @@ def prepare_summary(outcome, seconds: float) -> str:
         out.append(_table([["count", "reason"]] + [[f"{n:,}", r] for r, n in reasons], {0}))
         out.append("")
     out.append("Processed tables: " + ", ".join(f"{k} {v:,}" for k, v in outcome.tables.items()))
-    if outcome.warnings:
-        out.append("")
-        out.extend(f"warning: {w}" for w in outcome.warnings)
     if outcome.errors:
         out.append("")
         out.append(f"{len(outcome.errors)} problem(s) stopped part of the run:")

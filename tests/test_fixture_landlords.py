@@ -9,6 +9,7 @@ reaches the processed data, the printed output or the reports; no traceback anyw
 
 from __future__ import annotations
 
+import fnmatch
 import html
 import importlib.util
 import json
@@ -58,20 +59,55 @@ def add_fixture_landlords(conf: Path) -> None:
                                              encoding="utf-8")
 
 
-def draft_and_check(conf: Path, raw: Path) -> None:
-    """The step between adding a landlord's exports and preparing them. Today it is the
-    mapping check every command runs first (each fixture mapping valid, with its cost and
-    the shared place from the registry). Where `increase-eval draft` and `check` go, once
-    they are in increase_eval/cli.py: draft each landlord's mapping from raw/<id>/, compare
-    it with tests/fixtures/landlords/<id>.yml (the draft edited by a user), then run
-    `check --landlord <id>` and assert it shows every mapped column read without error."""
+def derived_flags(mapping: dict, table: str) -> set[str]:
+    """Yes/no fields a category column gives through `vocab` (true/false spellings): the
+    user writes them; `draft` lists their columns among those it did not map."""
+    vocab = {**(mapping.get("vocab") or {}), **(mapping["files"][table].get("vocab") or {})}
+    return {f for f, words in vocab.items() if isinstance(words, dict) and {"true", "false"} <= set(map(str, words))
+            or set(words) == {True, False}}
+
+
+def draft_and_check(conf: Path, raw: Path, tmp: Path) -> None:
+    """What a new user does between receiving the exports and preparing them: `draft` a
+    mapping from each landlord's folder (into a copy of the configuration without the
+    fixture mappings), edit it (tests/fixtures/landlords/<id>.yml is that edited draft),
+    then `check` it. The draft must find every file, table and header the finished mapping
+    uses, and list the category columns it leaves to the user; `check` must read every
+    mapped column of the finished mapping."""
+    bare = tmp / "draft_config"
+    shutil.copytree(ROOT / "config", bare)
+    for lid in LANDLORDS:
+        run = _cli("draft", lid, str(raw / lid), "--config", str(bare))
+        assert run.returncode == 0 and "Traceback" not in run.stderr + run.stdout, (lid, run.stderr)
+        assert "The mapping schema accepts it." in run.stdout, (lid, run.stdout[-2000:])
+        drafted = yaml.safe_load((bare / "landlords" / f"{lid}.yml").read_text(encoding="utf-8"))
+        finished = yaml.safe_load((FIXTURES / "landlords" / f"{lid}.yml").read_text(encoding="utf-8"))
+        assert set(drafted["files"]) == set(finished["files"]), lid
+        for table, spec in finished["files"].items():
+            got = drafted["files"][table]
+            assert fnmatch.filter([p.name for p in (raw / lid).iterdir()], got["path"]) == \
+                fnmatch.filter([p.name for p in (raw / lid).iterdir()], spec["path"]), (lid, table)
+            wanted = {f: h for f, h in spec["columns"].items() if f not in derived_flags(finished, table)}
+            assert {f: got["columns"].get(f) for f in wanted} == wanted, (lid, table)
+        left = {h for table, spec in finished["files"].items() for f, h in spec["columns"].items()
+                if f in derived_flags(finished, table)}
+        for header in left:      # named as a column the user should map
+            assert re.search(rf"columns not mapped[^\n]*{re.escape(header)}", run.stdout), (lid, header)
+        # nothing personal in what draft wrote: no name, e-mail, address, birth date or reference
+        text = (bare / "landlords" / f"{lid}.yml").read_text(encoding="utf-8")
+        personal = [i for i in _make().build()[lid].identifiers if len(i) >= 5 and re.search(r"[A-Za-z]", i)]
+        assert personal and [i for i in personal if i in text] == [], lid
+        (bare / "landlords" / f"{lid}.yml").unlink()    # the next draft loads this configuration
+    for lid in LANDLORDS:
+        run = _cli("check", "--landlord", lid, "--raw", str(raw), "--config", str(conf))
+        assert run.returncode == 0 and "Traceback" not in run.stderr, (lid, run.stdout[-3000:], run.stderr)
+        assert re.search(rf"\({lid}\): OK - every mapped column", run.stdout), (lid, run.stdout[-1500:])
     loaded = cfg.load(conf, only=LANDLORDS)
     for lid in LANDLORDS:
         landlord, truth = loaded.landlords[lid], TRUTH["landlords"][lid]
         assert (landlord.name, landlord.country, landlord.language, landlord.currency) == (
             truth["name"], truth["country"], truth["language"], truth["currency"])
         assert landlord.cost is not None and landlord.cost.erdf is not None
-        assert (raw / lid).is_dir()
     shared = [n for l in loaded.landlords.values() for n in l.neighbourhoods if n.shared]
     assert sorted(n.id for n in shared) == ["FR-PARTAGE-01", "FR-PARTAGE-01"]
 
@@ -101,7 +137,7 @@ def ws(tmp_path_factory) -> Workspace:
     shutil.copytree(ROOT / "config", conf)
     add_fixture_landlords(conf)
     shutil.copytree(FIXTURES / "raw", raw)
-    draft_and_check(conf, raw)
+    draft_and_check(conf, raw, tmp)
     run = _cli("prepare", "--raw", str(raw), "--processed", str(processed), "--config", str(conf),
                "--secret", str(tmp / "secret.key"))
     return Workspace(conf, raw, processed, tmp / "outputs", run)

@@ -161,6 +161,10 @@ def summary(ctx, accounts: dict[str, Account], employed_6m: tuple[int, int],
         return para(ctx, "summary.no_landlord")
     parts = []
     if ctx.is_group:
+        unread = [l for l in ctx.data.landlords if l not in accounts]
+        if unread:   # a landlord whose exports could not be read counts neither cost nor value
+            parts.append(para(ctx, "summary.not_processed", see="data-quality",
+                              landlords=", ".join(ctx.landlord_name(l) for l in unread)))
         parts += _group_sentences(ctx, accounts, six_months, targets)
         parts.append(group_table(ctx, accounts, caption=ctx.t("summary.table_caption_group")))
     else:

@@ -112,7 +112,7 @@ class Context:
         key = ("accounts", self.data.manifest["snapshot"], self.entity, self.config.digest())
         if key not in _CACHE:
             _CACHE[key] = {lid: value.account(value.basis(self.config.landlords[lid], self.data, self.data_end),
-                                              self.values) for lid in self.data.landlords}
+                                              self.values) for lid in self.data.processed}
         return _CACHE[key]
 
     def currencies(self) -> dict[str, list[str]]:

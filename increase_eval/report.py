@@ -377,6 +377,13 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
         raise FileNotFoundError(f"no processed data in {processed}: run 'increase-eval prepare' first")
     manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
     jobs = plan(config, entities, lang)
+    # a landlord whose exports prepare could not read (or that has none) has no report of its
+    # own; the group reports say it is not counted
+    read = {lid for lid, rec in (manifest.get("landlords") or {}).items() if rec.get("status") == "processed"}
+    unread = sorted({j.entity for j in jobs if j.entity not in data.GROUPS and j.entity not in read})
+    if unread:
+        print(f"no report for {', '.join(unread)}: no processed data (see the prepare summary)", file=sys.stderr)
+        jobs = [j for j in jobs if j.entity in data.GROUPS or j.entity in read]
     digest = inputs_digest(config)
     results: dict[Job, Result] = {}
     todo = []

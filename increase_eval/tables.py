@@ -27,7 +27,7 @@ def accounts(d: data.Dataset, config: Config, config_dir: Path) -> dict[str, val
         values = value.load_values(config_dir)
         end = config.programme["programme"]["data_end"]
         _ACCOUNTS.clear()
-        made = {lid: value.account(value.basis(config.landlords[lid], d, end), values) for lid in d.landlords}
+        made = {lid: value.account(value.basis(config.landlords[lid], d, end), values) for lid in d.processed}
         _ACCOUNTS.update(data=d, config_dir=str(config_dir), accounts=made)
     return _ACCOUNTS["accounts"]
 

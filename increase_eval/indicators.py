@@ -205,9 +205,13 @@ def reject_reasons_shown(rejects: pd.DataFrame, landlords: list[str], k: int) ->
     reasons = list(long.groupby("reason")["rows"].sum().sort_values(ascending=False, kind="stable").index)
     out = pd.DataFrame({"reason": reasons})
     for lid in landlords:
-        mine = long[long["landlord"] == lid].set_index("reason")["rows"].reindex(reasons, fill_value=0).reset_index()
-        shown = suppress(mine, k, ["rows"], relations=[Along("rows")])
-        out[lid] = shown["rows"].to_numpy()
+        # the landlord's own reasons only, in one order (most rows first, then by name): the
+        # same decision whichever report asks
+        mine = (long[long["landlord"] == lid].sort_values(["rows", "reason"], ascending=[False, True], kind="stable")
+                .reset_index(drop=True))
+        shown = suppress(mine, k, ["rows"], relations=[Along("rows")]) if len(mine) else mine
+        out[lid] = out["reason"].map(dict(zip(mine["reason"], shown["rows"]))).astype(object).where(
+            out["reason"].isin(mine["reason"]), 0).to_numpy()
     return out
 
 

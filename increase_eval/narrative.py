@@ -496,8 +496,12 @@ def impact_map(ctx, accounts: dict[str, Account]) -> str:
     heads = [t(f"impact.stages.{s}") for s in ("inputs", "activities", "outputs", "outcomes", "value")]
     body = "".join(f"<td><ul>{''.join(f'<li>{esc(x)}</li>' for x in c)}</ul></td>" for c in cells)
     head = "".join(f"<th>{esc(h)} →</th>" if i < 4 else f"<th>{esc(h)}</th>" for i, h in enumerate(heads))
-    return (f'<table class="report-table impact-map"><caption>{esc(t("impact.caption"))}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody><tr>{body}</tr></tbody></table>")
+    markup = (f'<table class="report-table impact-map"><caption>{esc(t("impact.caption"))}</caption>'
+              f"<thead><tr>{head}</tr></thead><tbody><tr>{body}</tr></tbody></table>")
+    # in the workbook: one column per stage, one line per item
+    payload = {"caption": t("impact.caption"), "headers": heads, "totals": [],
+               "rows": [[{"t": c[i] if i < len(c) else ""} for c in cells] for i in range(max(map(len, cells)))]}
+    return sheets.register(markup, payload)
 
 
 # --- assumptions, their base case, and the break-even values ------------------------------------------

@@ -230,13 +230,15 @@ def workbook(tables: list[dict], path: Path, t, readme: list[str], title: str) -
                         values += list(cell["v"])
                         formats += [fmt, fmt]
                     else:
-                        values += [_text(cell.get("t", cell.get("m", ""))), None]
+                        shown = cell.get("t", cell.get("m", ""))
+                        values += [None if shown.strip() in ("", "–") else _text(shown), None]
                         formats += [None, None]
                 elif "v" in cell:
                     values.append(cell["v"] if cell["k"] not in ("count",) or cell["v"] % 1 else int(cell["v"]))
                     formats.append(_number_format(cell, t.lang))
                 else:
-                    values.append(None if "m" in cell else _text(cell.get("t", "")))
+                    shown = cell.get("t", "")     # a dash (a figure not shown) is an empty cell
+                    values.append(None if "m" in cell or shown.strip() in ("", "–") else _text(shown))
                     formats.append(None)
                 if estimate[j]:
                     values += list(cell["i"]) if "i" in cell else [None, None]

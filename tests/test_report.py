@@ -111,6 +111,8 @@ def test_the_workbook_holds_every_table_of_the_report_in_its_language_with_numbe
                             flags += 1
                     elif isinstance(v, (int, float)):
                         numbers += 1
+                        if ws["A2"].value == t("quality.accounting"):
+                            continue     # row counts of files: records, not people, shown as they are
                         percents += "%" in c.number_format
                         money += "€" in c.number_format or "£" in c.number_format
                         assert not (isinstance(v, int) and 0 < v < k and "%" not in c.number_format and

@@ -435,7 +435,7 @@ def _landlord_cells(outputs: Path, config):
     def add(where, landlord, head, row, columns):
         # which table: its columns, but the landlord's (a column, or columns named after landlords)
         kind = tuple(keys.get(h, h) for h in head if h not in names and keys.get(h) not in ("landlord", "rows"))
-        label = kind + tuple(c for j, c in enumerate(row) if j not in columns and head[j] not in names and
+        label = kind + (row[0],) + tuple(c for j, c in enumerate(row) if j and j not in columns and head[j] not in names and
                       keys.get(head[j]) != "landlord" and _number(c.replace("%", "")) is None and
                       c not in ("<5", "[c]", "–"))
         for j in columns:

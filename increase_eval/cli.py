@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--lang", choices=["fr", "en"], default=None, help="only reports in this language")
     r.add_argument("--workers", type=int, default=None, help="reports made at once (default: one per core)")
     r.add_argument("--force", action="store_true", help="make every report again, changed or not")
+    r.add_argument("--pdf", action="store_true", help="also print each report to report_<lang>.pdf beside it, "
+                   "with headless Chromium (skipped, with a message, when Chromium is not installed)")
     r.add_argument("--timeout", type=int, default=900, help="seconds one notebook may run (default: 900)")
 
     c = sub.add_parser("check", help="dry run: how each mapping reads each column of its exports (writes nothing)",
@@ -155,9 +157,14 @@ def _report(args) -> int:
 
     t0 = time.perf_counter()
     _cost_warnings(args.config, args.landlord)
+    pdf = args.pdf
+    if pdf and report.chromium() is None:
+        print("warning: --pdf: Chromium is not installed, so no PDF is made (Debian: apt-get install chromium); "
+              "the HTML reports, workbooks and index are made as usual", file=sys.stderr)
+        pdf = False
     try:
         results = report.run(args.processed, args.outputs, args.config, entities=args.landlord, lang=args.lang,
-                             workers=args.workers, force=args.force, timeout=args.timeout)
+                             workers=args.workers, force=args.force, timeout=args.timeout, pdf=pdf)
     except (ValueError, FileNotFoundError) as exc:
         raise UserError(str(exc)) from None
     print(report.summary(results))

@@ -141,6 +141,13 @@ def targets(p: pd.DataFrame, config_targets: dict, outcome_known=None) -> pd.Dat
     return t
 
 
+def own_targets(config_targets: dict, entity: str) -> dict | None:
+    """A landlord's (or group's) own share of the partnership targets, where the
+    configuration gives one (`targets.by_entity.<entity>` in config/programme.yml); None
+    when targets are set for the partnership only."""
+    return (config_targets.get("by_entity") or {}).get(entity)
+
+
 def completeness(frame: pd.DataFrame, columns: list[str], by: str = "landlord") -> pd.DataFrame:
     """Share of rows with a value, per column and group."""
     known = frame[columns].notna()
@@ -155,6 +162,57 @@ def accounting(manifest: dict, landlords: list[str]) -> pd.DataFrame:
         for f in manifest["landlords"].get(lid, {}).get("files", []):
             rows.append({k: f[k] for k in ("landlord", "table", "file", "rows_in", "kept", "rejected", "merged")})
     return pd.DataFrame(rows, columns=["landlord", "table", "file", "rows_in", "kept", "rejected", "merged"])
+
+
+def accounting_shown(table: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The accounting of rows as every output shows it. Row counts of data files count
+    records, not people, and are shown as they are, with one exception decided from the
+    row alone (so alike in every report, workbook and index of a run): a register whose
+    kept rows, its people, number 1 to k-1 shows them as `<k`, and its rows received as
+    `[c]` (they would give them back)."""
+    out = table.astype(object).copy()
+    few = (table["table"] == "participants") & pd.Series(disclosure_small(table["kept"], k), index=table.index)
+    out.loc[few, "kept"] = f"<{k}"
+    out.loc[few, "rows_in"] = "[c]"
+    return out
+
+
+def disclosure_small(counts, k: int):
+    from .disclosure import small
+
+    return small(counts, k)
+
+
+def reject_reasons_by_landlord(rejects: pd.DataFrame) -> pd.DataFrame:
+    """Rejected rows by landlord and reason, each row counted once, under the first reason
+    `prepare` gave it: a landlord's counts then add up to its rejected rows, which the
+    accounting shows."""
+    if rejects.empty:
+        return pd.DataFrame({"landlord": pd.Series(dtype=object), "reason": pd.Series(dtype=object),
+                             "rows": pd.Series(dtype="int64")})
+    first = rejects.drop_duplicates(["landlord", "file", "row"])
+    t = first.groupby(["landlord", "reason"], sort=False).size().rename("rows").reset_index()
+    return t.sort_values(["landlord", "rows", "reason"], ascending=[True, False, True], kind="stable").reset_index(drop=True)
+
+
+def reject_reasons_shown(rejects: pd.DataFrame, landlords: list[str], k: int) -> pd.DataFrame:
+    """Reasons (rows) by landlord (columns), each landlord's column protected on its own
+    (its total, the rows it rejected, is published): the same cells hidden in a landlord's
+    report as in a group's, and no pooled sum that a landlord's report could be taken from."""
+    from .disclosure import suppress
+
+    long = reject_reasons_by_landlord(rejects)
+    reasons = list(long.groupby("reason")["rows"].sum().sort_values(ascending=False, kind="stable").index)
+    out = pd.DataFrame({"reason": reasons})
+    for lid in landlords:
+        # the landlord's own reasons only, in one order (most rows first, then by name): the
+        # same decision whichever report asks
+        mine = (long[long["landlord"] == lid].sort_values(["rows", "reason"], ascending=[False, True], kind="stable")
+                .reset_index(drop=True))
+        shown = suppress(mine, k, ["rows"], relations=[Along("rows")]) if len(mine) else mine
+        out[lid] = out["reason"].map(dict(zip(mine["reason"], shown["rows"]))).astype(object).where(
+            out["reason"].isin(mine["reason"]), 0).to_numpy()
+    return out
 
 
 def reject_reasons(rejects: pd.DataFrame) -> pd.DataFrame:

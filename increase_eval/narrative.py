@@ -14,7 +14,8 @@ import html
 import numpy as np
 import pandas as pd
 
-from . import disclosure
+from . import disclosure, sheets
+from .sheets import Num
 from .value import Account, group_totals
 
 SECTIONS = {  # anchor -> the string that names it in a link ("see section 3")
@@ -83,15 +84,10 @@ def exports_not_provided(ctx) -> str:
 
 def table(headers: list[str], rows: list[list[str]], caption: str | None = None, classes: str = "report-table",
           raw: set[int] = frozenset(), total_rows: set[int] = frozenset()) -> str:
-    """An HTML table of text cells, escaped except the columns in `raw` (links made here)."""
-    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = []
-    for i, r in enumerate(rows):
-        cells = "".join(f"<td>{c if j in raw else esc(c)}</td>" for j, c in enumerate(r))
-        cls = ' class="total"' if i in total_rows else ""
-        body.append(f"<tr{cls}>{cells}</tr>")
-    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return f'<table class="{classes}">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    """An HTML table of text cells, escaped except the columns in `raw` (links made here),
+    number columns right-aligned; it goes to the report's workbook too (sheets), with the
+    values its `Num` cells carry."""
+    return sheets.register(*sheets.render(headers, rows, caption, classes, raw, total_rows))
 
 
 # --- numbers as a reader sees them -------------------------------------------------------------------
@@ -105,8 +101,9 @@ def money(ctx, x, currency: str, decimals: int = 0) -> str:
     if x is None or pd.isna(x):
         return "–"
     if decimals:
-        return ctx.t.money(float(x), currency, decimals)
-    return ctx.t.money(round(float(x), -2) if abs(x) >= 10_000 else float(x), currency)
+        return Num(ctx.t.money(float(x), currency, decimals), round(float(x), decimals), "money", currency, decimals)
+    shown = round(float(x), -2) if abs(x) >= 10_000 else round(float(x))
+    return Num(ctx.t.money(shown, currency), shown, "money", currency)
 
 
 def between(ctx, lo, hi, currency: str | None = None, decimals: int = 2, ratio_money: bool = False) -> str:
@@ -116,12 +113,22 @@ def between(ctx, lo, hi, currency: str | None = None, decimals: int = 2, ratio_m
     if currency:
         f = lambda v: money(ctx, v, currency, 2 if ratio_money else 0)  # noqa: E731
     else:
-        f = lambda v: ctx.t.number(v, decimals)  # noqa: E731
-    return ctx.t("common.between", lo=f(lo), hi=f(hi))
+        f = lambda v: Num(ctx.t.number(v, decimals), round(float(v), decimals), "number", decimals=decimals)  # noqa: E731
+    a, b = f(lo), f(hi)
+    return Num(ctx.t("common.between", lo=a, hi=b), (a.value, b.value), "interval", currency,
+               2 if ratio_money or not currency else 0)
 
 
 def ratio(ctx, r) -> str:
-    return "–" if r is None or pd.isna(r) else ctx.t.number(r, 2)
+    return "–" if r is None or pd.isna(r) else Num(ctx.t.number(r, 2), round(float(r), 2), "number", decimals=2)
+
+
+def ratio_range(ctx, lo, hi) -> str:
+    """Two ratios side by side, '2,00 – 5,30' (the ends of a tested range)."""
+    a, b = ratio(ctx, lo), ratio(ctx, hi)
+    if not isinstance(a, Num) or not isinstance(b, Num):
+        return f"{a} – {b}"
+    return Num(f"{a} – {b}", (a.value, b.value), "interval", decimals=2)
 
 
 
@@ -130,10 +137,13 @@ def ratio(ctx, r) -> str:
 def assumption_value(ctx, name: str, v: float, currency: str) -> str:
     """An assumption or value as a reader reads it: 15 %, 3 years, 7 650 €."""
     if name in ("deadweight", "displacement", "attribution", "drop_off", "discount_rate"):
-        return ctx.t.pct(v, 1 if name == "discount_rate" else 0)
+        d = 1 if name == "discount_rate" else 0
+        return Num(ctx.t.pct(v, d), round(float(v), d + 2), "percent", decimals=d)
     if name == "duration_years":
-        n = ctx.t.number(v, 0 if float(v).is_integer() else 1)
-        return ctx.t("common.years_one" if abs(v) < 2 and (ctx.lang == "fr" or v == 1) else "common.years", n=n)
+        d = 0 if float(v).is_integer() else 1
+        n = ctx.t.number(v, d)
+        words = ctx.t("common.years_one" if abs(v) < 2 and (ctx.lang == "fr" or v == 1) else "common.years", n=n)
+        return Num(words, round(float(v), d), "number", decimals=d)
     return money(ctx, v, currency)
 
 
@@ -307,8 +317,10 @@ def account_table(ctx, a: Account, caption: str | None = None, detail: bool = Fa
                "local_economy": "businesses"}
     for _, r in a.lines.iterrows():
         hide = small(ctx, r["quantity"])
+        unit = t("account.units." + r["unit"]) if isinstance(r["unit"], str) else ""
         quantity = ("–" if r["quantity"] is None or pd.isna(r["quantity"]) else
-                    f"{ctx.count(r['quantity'])} {t('account.units.' + r['unit'])}")
+                    f"{ctx.count(r['quantity'])} {unit}" if hide else
+                    Num(f"{ctx.count(r['quantity'])} {unit}", float(r["quantity"]), "count", unit=unit))
         if r["line"] == "turnover_avoided":
             see = "sustainment"
         elif r["line"] == "arrears_avoided":
@@ -402,7 +414,7 @@ def group_table(ctx, accounts: dict[str, Account], caption: str | None = None) -
                "–" if hide else money(ctx, a.totals["residents"], cur),
                "–" if hide else money(ctx, a.totals["public_purse"], cur),
                "–" if hide else money(ctx, a.totals["social"], cur),
-               f"{ratio(ctx, a.totals['ratio'])} ({between(ctx, *a.intervals['ratio'])})" if a.cost and not hide else "–"]
+               _ratio_cell(ctx, a.totals["ratio"], *a.intervals["ratio"], cur) if a.cost and not hide else "–"]
         if convert_to:
             row.append("–" if hide else money(ctx, _convert(a.totals["social"], cur, convert_to, values), convert_to))
         rows.append(row)
@@ -412,11 +424,23 @@ def group_table(ctx, accounts: dict[str, Account], caption: str | None = None) -
         landlord = money(ctx, g["landlord"], cur) if g["arrears_measured"] else "–"
         row = [t("account.subtotal", currency=cur), money(ctx, g["cost"], cur), landlord,
                money(ctx, g["residents"], cur), money(ctx, g["public_purse"], cur), money(ctx, g["social"], cur),
-               f"{ratio(ctx, g['ratio'])} ({between(ctx, g['ratio_lower'], g['ratio_upper'])})"]
+               _ratio_cell(ctx, g["ratio"], g["ratio_lower"], g["ratio_upper"], cur)]
         if convert_to:
             row.append(money(ctx, _convert(g["social"], cur, convert_to, values), convert_to))
         rows.append(row)
     return table(headers, rows, caption, total_rows=totals)
+
+
+def _ratio_cell(ctx, r, lo, hi, cur: str) -> str:
+    """A ratio in money, as the summary writes it ('€4.72 (from €2.56 to €5.90)'), carrying
+    its interval to the workbook."""
+    if r is None or pd.isna(r):
+        return "–"
+    central, interval = money(ctx, r, cur, 2), between(ctx, lo, hi, cur, ratio_money=True)
+    cell = Num(f"{central} ({interval})", central.value, "money", cur, 2)
+    if isinstance(interval, Num):
+        cell.interval = interval.value
+    return cell
 
 
 def _convert(amount, currency, to, values):
@@ -476,8 +500,12 @@ def impact_map(ctx, accounts: dict[str, Account]) -> str:
     heads = [t(f"impact.stages.{s}") for s in ("inputs", "activities", "outputs", "outcomes", "value")]
     body = "".join(f"<td><ul>{''.join(f'<li>{esc(x)}</li>' for x in c)}</ul></td>" for c in cells)
     head = "".join(f"<th>{esc(h)} →</th>" if i < 4 else f"<th>{esc(h)}</th>" for i, h in enumerate(heads))
-    return (f'<table class="report-table impact-map"><caption>{esc(t("impact.caption"))}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody><tr>{body}</tr></tbody></table>")
+    markup = (f'<table class="report-table impact-map"><caption>{esc(t("impact.caption"))}</caption>'
+              f"<thead><tr>{head}</tr></thead><tbody><tr>{body}</tr></tbody></table>")
+    # in the workbook: one column per stage, one line per item
+    payload = {"caption": t("impact.caption"), "headers": heads, "totals": [],
+               "rows": [[{"t": c[i] if i < len(c) else ""} for c in cells] for i in range(max(map(len, cells)))]}
+    return sheets.register(markup, payload)
 
 
 # --- assumptions, their base case, and the break-even values ------------------------------------------
@@ -492,10 +520,21 @@ def assumptions_table(ctx, tornado: pd.DataFrame, cur: str) -> str:
         be = (t("account.break_even_none") if pd.isna(r["break_even"])
               else assumption_value(ctx, name, r["break_even"], cur))
         rows.append([ctx.t.label("assumption", name), assumption_value(ctx, name, r["base"], cur),
-                     f"{assumption_value(ctx, name, r['low_value'], cur)} – {assumption_value(ctx, name, r['high_value'], cur)}",
-                     f"{ratio(ctx, r['ratio_at_low'])} – {ratio(ctx, r['ratio_at_high'])}", be])
+                     _range(ctx, name, r["low_value"], r["high_value"], cur),
+                     ratio_range(ctx, r["ratio_at_low"], r["ratio_at_high"]), be])
     return table([t("cols.assumption"), t("account.cols.base"), t("account.cols.range"), t("account.cols.ratio_range"),
                   t("account.cols.break_even")], rows, t("account.assumptions_caption"))
+
+
+def _range(ctx, name: str, low, high, cur: str) -> str:
+    """An assumption's tested range, '10 % – 50 %', carrying both ends for the workbook."""
+    a, b = assumption_value(ctx, name, low, cur), assumption_value(ctx, name, high, cur)
+    text = f"{a} – {b}"
+    if isinstance(a, Num) and isinstance(b, Num) and a.kind == b.kind and a.kind != "interval":
+        if a.kind == "percent":   # a range of shares: the workbook keeps them as two percentages
+            return Num(text, (a.value, b.value), "interval", decimals=max(a.decimals, b.decimals), unit="%")
+        return Num(text, (a.value, b.value), "interval", a.currency, max(a.decimals, b.decimals))
+    return text
 
 
 def break_even_sentences(ctx, tornado: pd.DataFrame, cur: str) -> str:

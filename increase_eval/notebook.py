@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from . import config as cfg, data, disclosure, text, value
+from . import config as cfg, data, disclosure, sheets, text, value
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config"
 ARREARS_TABLES = ("rent_accounts", "outcomes")   # the arrears panel, and the dates people found work
+
+
+class Literal(str):
+    """A table header given as it is (a landlord's name), not as a key of the strings."""
 
 
 @dataclass
@@ -123,20 +126,29 @@ class Context:
         return out
 
     # --- display -----------------------------------------------------------------------------
-    def _show(self, markup: str) -> None:
-        from IPython.display import HTML, display
-        display(HTML(markup))
+    def _show(self, markup: str, tables: list[dict] | None = None) -> None:
+        """Display markup; the tables it holds (sheets.render) go beside it as JSON, for the
+        report's workbook."""
+        from IPython.display import display
+
+        tables = (tables or []) + sheets.take(markup)
+        bundle = {"text/html": sheets.STRIP.sub("", markup)}
+        if tables:
+            bundle[sheets.MIME] = tables
+        display(bundle, raw=True)
 
     def heading(self, key: str, level: int = 2, anchor: str | None = None, **kw) -> None:
         """A heading; `anchor` gives it a stable id that links and the contents use."""
         ident = f' id="{html.escape(anchor, quote=True)}"' if anchor else ""
+        key = self.t.variant(key, self.is_group)
         self._show(f"<h{level}{ident}>{html.escape(self.t(key, **kw))}</h{level}>")
 
     def say(self, key: str, see: str | None = None, **kw) -> None:
-        """A sentence of the strings; `see` links it to the section (anchor) that computes it."""
+        """A sentence of the strings, worded for this kind of report where the strings give a
+        landlord's and a group's form; `see` links it to the section (anchor) that computes it."""
         from . import narrative
 
-        self._show(narrative.para(self, key, see=see, **kw))
+        self._show(narrative.para(self, self.t.variant(key, self.is_group), see=see, **kw))
 
     def html(self, markup: str) -> None:
         """Markup the library built (narrative, evidence): escaped where it holds data."""
@@ -164,35 +176,71 @@ class Context:
 
     def table(self, frame: pd.DataFrame, headers: dict[str, str], counts=(), rates: dict | None = None,
               percents=(), decimals: dict | None = None, labels: dict | None = None, caption: str | None = None,
-              p_values=(), relations=()):
+              p_values=(), relations=(), blocks: str | None = None):
         """Show `frame` with translated headers (`headers`: column -> string key), its
-        counts and rates protected (see `protected`), numbers formatted for the language.
-        `labels` maps a column to a label group in the strings, or to a function."""
+        counts and rates protected (see `protected`), numbers formatted for the language,
+        text left and numbers right. `labels` maps a column to a label group in the
+        strings (a missing value reads "unknown"), or to a function. A landlord column is
+        left out of a landlord's own report (it would repeat its name on every row).
+        `blocks`: a column (landlord) whose groups of rows are protected each on its own,
+        so that a landlord's rows are hidden alike in its report and in a group's."""
         shown = frame.copy()
         for col, group in (labels or {}).items():
             shown[col] = shown[col].map(group if callable(group) else (lambda v, g=group: self.t.label(g, v)))
-        hidden = self.protected(shown, counts, rates, relations)
-        out = pd.DataFrame(index=hidden.index)
-        for col in headers:
-            fmt = (self.t.pct if col in percents else self.t.p_value if col in p_values else
-                   (lambda v, d=(decimals or {}).get(col, 0): self.t.number(v, d)))
-            out[self.t(headers[col])] = [v if isinstance(v, str) else ("–" if v is None or pd.isna(v) else fmt(v))
-                                         for v in hidden[col]]
-        cap = f"<caption>{html.escape(self.t(caption))}</caption>" if caption else ""
-        self._show(out.to_html(index=False, escape=True, border=0, classes="report-table").replace(
-            '<table border="0" class="dataframe report-table">', f'<table class="report-table">{cap}', 1))
+            shown[col] = shown[col].where(shown[col].notna(), self.t("common.unknown"))
+        if blocks and len(shown):
+            parts = [self.protected(shown[frame[blocks] == b], counts, rates, relations)
+                     for b in pd.unique(frame[blocks])]
+            hidden = pd.concat(parts).loc[shown.index]
+        else:
+            hidden = self.protected(shown, counts, rates, relations)
+        if not self.is_group:
+            headers = {c: h for c, h in headers.items() if c != "landlord"}
+        cols = list(headers)
+        # a row's key (a category, a number of barriers) that is missing reads "unknown":
+        # a dash means a figure withheld, never a category
+        measures = {*counts, *percents, *p_values, *(decimals or {}), *(rates or {}), "lower", "upper"}
+        for col in cols:
+            if col not in measures:
+                hidden[col] = hidden[col].where(hidden[col].notna(), self.t("common.unknown"))
+        rows = []
+        for _, r in hidden[cols].iterrows():
+            row = []
+            for col in cols:
+                v = r[col]
+                if isinstance(v, str):
+                    row.append(v)          # a label, or the mark of a hidden count
+                elif v is None or pd.isna(v):
+                    row.append("–")
+                elif col in percents:
+                    row.append(sheets.Num(self.t.pct(v), float(v), "percent", decimals=1))
+                elif col in p_values:
+                    row.append(sheets.Num(self.t.p_value(v), float(v), "number", decimals=3))
+                elif col in counts or (col not in (decimals or {}) and pd.api.types.is_integer(v)):
+                    row.append(sheets.Num(self.t.number(v, 0), float(v), "count"))
+                else:
+                    d = (decimals or {}).get(col, 0)
+                    row.append(sheets.Num(self.t.number(v, d), float(v), "number", decimals=d))
+            rows.append(row)
+        markup, payload = sheets.render([h if isinstance(h := headers[c], Literal) else self.t(h) for c in cols], rows,
+                                        self.t(caption) if caption else None)
+        self._show(markup, [payload])
         # returns nothing: a returned frame would be shown again, raw, as a cell's last value
 
     def figure(self, fig_alt) -> None:
+        """A chart with its axes in the reader's number format, drawn at twice the size it is
+        shown at (sharp on screen and paper), its width set."""
         import matplotlib.pyplot as plt
 
+        from . import plots
+
         fig, alt = fig_alt
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", bbox_inches="tight")
+        plots.localise(fig, self.t)
+        png, width = plots.to_png(fig)
         plt.close(fig)
-        data64 = base64.b64encode(buf.getvalue()).decode("ascii")
+        data64 = base64.b64encode(png).decode("ascii")
         self._show(f'<figure><img src="data:image/png;base64,{data64}" alt="{html.escape(alt, quote=True)}" '
-                   f'style="max-width:100%"/></figure>')
+                   f'width="{width}" style="max-width:100%;height:auto"/></figure>')
 
     def banner(self) -> None:
         """The header every notebook starts with: entity, data snapshot, synthetic mark."""

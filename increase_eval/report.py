@@ -163,12 +163,13 @@ def _publish(src: Path, dst: Path, parent: int | None) -> None:
 
 
 def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout: int,
-            parent: int | None = None) -> dict:
-    """Execute the notebooks of one report and write its HTML (and, for the entity's
-    first language, its Excel tables). `parent`: the PID of the run that started this
-    job; when it is gone, nothing is published (lifeline.Orphaned). Returns the headline
-    figures for the index and the SHA-256 of each file published (for the state file)."""
-    from . import tables
+            parent: int | None = None, pdf: bool = False) -> dict:
+    """Execute the notebooks of one report and write its HTML, its workbook (every table
+    of the report, in its language) and, with `pdf`, its PDF. `parent`: the PID of the run
+    that started this job; when it is gone, nothing is published (lifeline.Orphaned).
+    Returns the headline figures for the index and the SHA-256 of each file published
+    (for the state file)."""
+    from . import sheets, tables
 
     config = load_config(config_dir)
     target = outputs / job.entity
@@ -199,9 +200,14 @@ def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout:
         headline = tables.headline(entity_data, config, config_dir)
         built = {f"report_{job.lang}.html": work / f"report_{job.lang}.html"}
         built[f"report_{job.lang}.html"].write_bytes(document.encode("utf-8"))
-        if job.lang == plan(config, [job.entity])[0].lang:
-            built["tables.xlsx"] = work / "tables.xlsx"
-            tables.workbook(entity_data, job.lang, config, config_dir, built["tables.xlsx"])
+        book = f"tables_{job.lang}.xlsx"
+        built[book] = work / book
+        t, name = _text_and_name(job, config)
+        sheets.workbook(sheets.collect(executed), built[book], t, readme_lines(job, manifest, config),
+                        t("workbook.title", name=name))
+        if pdf:
+            built[f"report_{job.lang}.pdf"] = work / f"report_{job.lang}.pdf"
+            print_pdf(built[f"report_{job.lang}.html"], built[f"report_{job.lang}.pdf"])
         files = {}
         for name, path in built.items():
             os.chmod(path, 0o644)
@@ -227,6 +233,57 @@ def _write_atomic(path: Path, content: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _text_and_name(job: Job, config: Config):
+    from .text import load as load_text
+
+    t = load_text(config.root, job.lang)
+    return t, (t(f"entities.{job.entity}") if job.entity in data.GROUPS else config.landlords[job.entity].name)
+
+
+def readme_lines(job: Job, manifest: dict, config: Config) -> list[str]:
+    """The workbook's README sheet: what it is, the data snapshot, the code, the synthetic
+    mark, how hidden counts are shown."""
+    t, _ = _text_and_name(job, config)
+    k = int(config.programme["thresholds"]["disclosure_k"])
+    lines = [t("workbook.what"), t("workbook.snapshot", snapshot=manifest["snapshot"], version=manifest["code_version"]),
+             t("workbook.made", date=t.date(datetime.now(timezone.utc)), tool=__version__)]
+    if manifest.get("synthetic"):
+        lines.append(t("common.synthetic"))
+    return lines + [t("workbook.hidden", k=k, k1=k - 1), t("report.disclosure", k=k, k1=k - 1)]
+
+
+# --- PDF ------------------------------------------------------------------------------------------
+
+def chromium() -> str | None:
+    """The headless Chromium that prints reports to PDF (the one the browser tests use)."""
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if found := shutil.which(name):
+            return found
+    return None
+
+
+def print_pdf(html_path: Path, pdf_path: Path, timeout: int = 180) -> None:
+    """Print a report to PDF with headless Chromium, through the report's print stylesheet
+    (sections on new pages, title, synthetic mark and page number on every page; Chromium's
+    own header and footer, which would print the file's path, are left out). Text stays text."""
+    browser = chromium()
+    if browser is None:
+        raise RuntimeError("--pdf needs Chromium to print the reports (Debian: apt-get install chromium); "
+                           "the HTML reports are made without it")
+    with tempfile.TemporaryDirectory(prefix="increase-pdf-") as profile:
+        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={profile}", "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
+               f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=lifeline.preexec(os.getpid()))
+    if done.returncode != 0 or not pdf_path.is_file() or pdf_path.stat().st_size == 0:
+        lines = [l for l in (done.stderr or "").splitlines() if l.strip()]
+        raise RuntimeError(f"Chromium could not print {html_path.name} to PDF: {lines[-1] if lines else done.returncode}")
+
+
 # --- the HTML document -------------------------------------------------------------------------
 
 CSS = """
@@ -239,20 +296,52 @@ footer{border-top:1px solid #ddd;margin-top:2rem}
 nav.toc{background:#f4f7fa;padding:.5rem 1rem;margin:1rem 0}
 nav.toc ol{margin:.25rem 0;padding-left:1.25rem;list-style:none}
 table.report-table{border-collapse:collapse;margin:.75rem 0;font-size:.9rem}
-table.report-table th,table.report-table td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:right}
-table.report-table th:first-child,table.report-table td:first-child{text-align:left}
+table.report-table th,table.report-table td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:left;
+vertical-align:top;overflow-wrap:anywhere}
+table.report-table th.num,table.report-table td.num{text-align:right;overflow-wrap:normal;white-space:nowrap}
 table.report-table caption{text-align:left;font-weight:bold;padding:.25rem 0}
+img{height:auto}
 figure{margin:1rem 0}
 h1{margin-top:2.5rem;color:#0072B2}
 table.report-table tr.total td{font-weight:bold;border-top:1px solid #999}
 table.impact-map td,table.impact-map th{vertical-align:top;text-align:left}
-table.account td,table.account th{text-align:left}
 table.impact-map ul{margin:0;padding-left:1rem}
 a.see{font-size:.85em;white-space:nowrap}
 dl.glossary dt{font-weight:bold;margin-top:.5rem}
 dl.glossary dd{margin-left:1.5rem}
 .commentary{border-left:3px solid #0072B2;padding-left:1rem}
+@media print{
+body{max-width:none;padding:0;font-size:10pt;line-height:1.35}
+main h1:not(#summary),nav.toc{break-before:page}
+h1,h2,h3,h4,caption{break-after:avoid}
+h1+p,h2+p,h3+p{break-before:avoid}
+table.report-table,figure,.commentary ul,dl.glossary dd{break-inside:avoid}
+tr,img{break-inside:avoid}
+thead{display:table-header-group}
+table.report-table{font-size:8.5pt}
+a.see,td.link,th.link{display:none}
+a{color:inherit;text-decoration:none}
+.synthetic-banner{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+}
 """
+PRINT_PAGE = """@page{{size:A4;margin:16mm 13mm 15mm 13mm;
+@top-left{{content:{title};font:8pt system-ui,Arial,sans-serif;color:#555}}
+@top-right{{content:{synthetic};font:bold 8pt system-ui,Arial,sans-serif;color:#000;background:#E69F00}}
+@bottom-right{{content:{page};font:8pt system-ui,Arial,sans-serif;color:#555}}}}"""
+
+
+def _css_string(text: str) -> str:
+    """A CSS string literal of plain text (quotes, backslashes and markup escaped)."""
+    return '"' + "".join(c if c.isalnum() or c in " .,:;'()-–_/&" else f"\\{ord(c):x} " for c in text) + '"'
+
+
+def print_css(t, name: str, synthetic: bool) -> str:
+    """The page box of a printed report: its title at the top of every page, the synthetic
+    mark beside it when the data are synthetic, the page number at the bottom."""
+    before, after = t("report.print_page").split("{page}")
+    page = f'{_css_string(before)} counter(page) {_css_string(after.replace("{pages}", ""))} counter(pages)'
+    return PRINT_PAGE.format(title=_css_string(t("report.title", name=name)),
+                             synthetic=_css_string(t("report.synthetic_short")) if synthetic else '""', page=page)
 BANNER = re.compile(r'<div class="nb-banner">.*?</div>', re.S)
 HEADING = re.compile(r'<h([1-3])(?: id="([^"]+)")?>(.*?)</h\1>', re.S)
 
@@ -315,7 +404,7 @@ def assemble(job: Job, executed: list[dict], manifest: dict, config: Config) -> 
 <html lang="{job.lang}">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(t("report.title", name=name))}</title>
-<style>{CSS}</style></head>
+<style>{CSS}{print_css(t, name, bool(manifest.get("synthetic")))}</style></head>
 <body>
 <header><h1 style="margin-top:0">{html.escape(t("report.title", name=name))}</h1>
 <p class="meta">{html.escape(t("report.made", date=today))}</p>{synthetic}
@@ -331,13 +420,14 @@ def assemble(job: Job, executed: list[dict], manifest: dict, config: Config) -> 
 
 # --- the batch -----------------------------------------------------------------------------
 
-def _run_in_process(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout: int) -> Result:
+def _run_in_process(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout: int,
+                    pdf: bool = False) -> Result:
     """Run one job in a child process (new session): killed with its kernels when late.
     The job dies with this process, even when it is killed with SIGKILL (lifeline)."""
     t0 = time.perf_counter()
     cmd = [sys.executable, "-m", "increase_eval.report", "--job", job.entity, job.lang, "--processed", str(processed),
            "--outputs", str(outputs), "--config", str(config_dir), "--timeout", str(timeout),
-           "--parent", str(os.getpid())]
+           "--parent", str(os.getpid())] + (["--pdf"] if pdf else [])
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     _RUNNING.add(proc)
     try:
@@ -368,7 +458,10 @@ def _kill_running() -> None:
 
 
 def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | None = None, lang: str | None = None,
-        workers: int | None = None, force: bool = False, timeout: int = 900, progress: bool = True) -> list[Result]:
+        workers: int | None = None, force: bool = False, timeout: int = 900, progress: bool = True,
+        pdf: bool = False) -> list[Result]:
+    """Make the reports that changed (all with `force`), their workbooks and, with `pdf`,
+    their PDF; then the index pages."""
     from tqdm import tqdm
 
     processed, outputs, config_dir = Path(processed), Path(outputs), Path(config_dir)
@@ -389,7 +482,7 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
     todo = []
     for job in jobs:
         key = job_key(job, manifest, config, digest)
-        saved = None if force else _up_to_date(outputs, job, key)
+        saved = None if force else _up_to_date(outputs, job, key, pdf)
         if saved is not None:
             results[job] = Result(job, "skipped", headline=saved.get("headline", {}))
             continue
@@ -401,7 +494,7 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
     todo.sort(key=lambda jk: (jk[0].entity not in data.GROUPS, jk[0].entity != "all"))
     with ThreadPoolExecutor(max_workers=workers) as pool, \
             tqdm(total=len(todo), disable=not progress or not todo, unit="report", file=sys.stderr) as bar:
-        futures = {pool.submit(_run_in_process, job, processed, outputs, config_dir, timeout): (job, key)
+        futures = {pool.submit(_run_in_process, job, processed, outputs, config_dir, timeout, pdf): (job, key)
                    for job, key in todo}
         try:
             done = as_completed(futures)
@@ -417,7 +510,7 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
     return ordered
 
 
-def _up_to_date(outputs: Path, job: Job, key: str) -> dict | None:
+def _up_to_date(outputs: Path, job: Job, key: str, pdf: bool = False) -> dict | None:
     """The saved state of a report that need not be made again: made from the same
     inputs (key), and the files it describes are the ones in place. A report published
     by a job whose run was killed before writing the state file does not match, so it
@@ -428,6 +521,8 @@ def _up_to_date(outputs: Path, job: Job, key: str) -> dict | None:
         return None
     files = saved.get("files") or {}
     if saved.get("key") != key or f"report_{job.lang}.html" not in files:
+        return None
+    if pdf and f"report_{job.lang}.pdf" not in files:    # asked for now, not made then
         return None
     for name, digest in files.items():
         path = outputs / job.entity / name
@@ -455,7 +550,7 @@ def recover(outputs: Path) -> None:
     notebook would go in it)."""
     import shutil
 
-    patterns = ("*/.work-*", "*/.report_*.html.*", "*/..state_*.json.*", ".index.*")   # see _write_atomic
+    patterns = ("*/.work-*", "*/.report_*.html.*", "*/..state_*.json.*", ".index*")   # see _write_atomic
     for stale in [p for pattern in patterns for p in outputs.glob(pattern)]:
         if stale.is_dir():
             shutil.rmtree(stale, ignore_errors=True)
@@ -485,13 +580,14 @@ def _job_main(argv: list[str]) -> int:
     ap.add_argument("--config", type=Path, required=True)
     ap.add_argument("--timeout", type=int, required=True)
     ap.add_argument("--parent", type=int, default=None, help="PID of the run: the job dies with it")
+    ap.add_argument("--pdf", action="store_true", help="print the report to PDF too")
     a = ap.parse_args(argv)
     if a.parent is not None:
         lifeline.bind(a.parent)
     # terminated: stop the kernel and remove the work folder on the way out (finally)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
-        made = run_job(Job(*a.job), a.processed, a.outputs, a.config, a.timeout, parent=a.parent)
+        made = run_job(Job(*a.job), a.processed, a.outputs, a.config, a.timeout, parent=a.parent, pdf=a.pdf)
     except Exception as exc:  # reported on one line by the parent
         name = type(exc).__name__
         text = str(exc).strip().splitlines()

@@ -1,5 +1,5 @@
-"""Outputs beside the HTML reports: headline figures, the Excel workbook of key tables
-(formatted, with the same disclosure control as the reports) and the index page."""
+"""Outputs beside the HTML reports: headline figures and the index pages (the workbooks are
+the reports' own tables: increase_eval.sheets)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,10 @@ def sroi_by_currency(accts: dict[str, value.Account], values: value.Values) -> d
     if not accts:
         return {}
     g = value.group_totals(list(accts.values()), values)
-    return {r["currency"]: (None if pd.isna(r["ratio"]) else float(r["ratio"])) for _, r in g.iterrows()}
+    num = lambda v: None if v is None or pd.isna(v) else float(v)  # noqa: E731
+    return {r["currency"]: (None if pd.isna(r["ratio"]) else
+                            {"ratio": num(r["ratio"]), "lower": num(r["ratio_lower"]), "upper": num(r["ratio_upper"])})
+            for _, r in g.iterrows()}
 
 
 def headline(d: data.Dataset, config: Config, config_dir: Path) -> dict:
@@ -57,92 +60,6 @@ def headline(d: data.Dataset, config: Config, config_dir: Path) -> dict:
             "employed_6m_upper": float(six["upper"]) if rate_ok else None,
             "businesses": hidden(int(measured["business"].sum())) if len(measured) else None,
             "sroi": sroi_by_currency(accounts(d, config, config_dir), value.load_values(config_dir))}
-
-
-def _account_lines(accts: dict[str, value.Account], k: int) -> pd.DataFrame:
-    """Every landlord's account lines, one row each, money hidden where its count is small."""
-    rows = []
-    for lid, a in accts.items():
-        for _, r in a.lines.iterrows():
-            small = r["quantity"] is not None and not pd.isna(r["quantity"]) and disclosure.small([r["quantity"]], k)[0]
-            rows.append({"landlord": lid, "currency": a.currency, "stakeholder": r["stakeholder"], "line": r["line"],
-                         "quantity": r["quantity"], "value": None if small else r["value"],
-                         "lower": None if small else r["lower"], "upper": None if small else r["upper"],
-                         "counted": bool(r["counted"])})
-        rows.append({"landlord": lid, "currency": a.currency, "stakeholder": "total", "line": "social",
-                     "quantity": None, "value": a.totals["social"], "lower": a.intervals["social"][0],
-                     "upper": a.intervals["social"][1], "counted": True})
-        if a.cost:
-            rows.append({"landlord": lid, "currency": a.currency, "stakeholder": "total", "line": "sroi",
-                         "quantity": None, "value": a.totals["ratio"], "lower": a.intervals["ratio"][0],
-                         "upper": a.intervals["ratio"][1], "counted": True})
-    return pd.DataFrame(rows)
-
-
-def _sheets(d: data.Dataset, config: Config, config_dir: Path) -> dict[str, tuple[pd.DataFrame, dict]]:
-    """name -> (table, how to suppress and format it). A sheet resting on an export that
-    no landlord of the entity provided is left out; otherwise it counts those that did."""
-    p = d.participants
-    measured = d.having("outcomes").participants
-    checked = d.having("outcomes", "business_checks").businesses
-    end = config.programme["programme"]["data_end"]
-    th = config.programme["thresholds"]
-    rate = {"rates": {"rate": ("n", "k")}, "counts": ["n", "k"], "percents": ["rate", "lower", "upper"],
-            "relations": indicators.RATE_RELATIONS}
-    accts = accounts(d, config, config_dir)
-    profile = indicators.esf_profile(p, th["under_age"], th["over_age"])
-    known = p["landlord"].isin(d.providers("outcomes"))
-    sheets = {
-        "funnel": (indicators.funnel(p, outcome_known=known), {"counts": ["people"], "percents": ["share_of_engaged"], "drop": ["engaged"],
-                            "rates": {"share_of_engaged": ("engaged", "people")}, "relations": indicators.FUNNEL_RELATIONS}),
-        "profile": (profile, rate | {"rates": {"rate": ("known", "k")}, "counts": ["known", "k"],
-                                     "relations": indicators.PROFILE_RELATIONS}),
-        "employment": (employment.outcome_rates(measured, end), rate),
-        "by_barriers": (employment.rates_by(measured, end, "barriers_n"), rate | {"relations": employment.BY_RELATIONS}),
-        "business_survival": (businesses.survival_points(checked, end), rate | {"rates": {"survival": ("n", "k")},
-                                                                               "percents": ["survival", "lower", "upper"]}),
-        "value_account": (_account_lines(accts, _k(config)), {"counts": ["quantity"], "decimals": 2}),
-    }
-    if measured.empty:
-        del sheets["employment"], sheets["by_barriers"]
-    elif measured["barriers_n"].isna().all():
-        del sheets["by_barriers"]
-    if checked.empty:
-        del sheets["business_survival"]
-    tornado = [a.tornado.assign(landlord=lid) for lid, a in accts.items() if a.tornado is not None]
-    if tornado:
-        sheets["sroi_sensitivity"] = (pd.concat(tornado, ignore_index=True).drop(columns="swing"), {"decimals": 2})
-    return sheets
-
-
-def workbook(d: data.Dataset, lang: str, config: Config, config_dir: Path, path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-
-    t = load_text(config.root, lang)
-    k = _k(config)
-    wb = Workbook()
-    wb.remove(wb.active)
-    for name, (table, how) in _sheets(d, config, config_dir).items():
-        shown = disclosure.suppress(table, k, how.get("counts", []), how.get("rates"), how.get("relations", ()))
-        shown = shown.drop(columns=how.get("drop", []))   # columns a rate needs but the sheet need not show
-        ws = wb.create_sheet(t(f"sheets.{name}")[:31])
-        headers = [t(f"cols.{c}") if _has(t, f"cols.{c}") else c for c in shown.columns]
-        ws.append(headers)
-        for cell in ws[1]:
-            cell.font = Font(bold=True, color="FFFFFF")
-            cell.fill = PatternFill("solid", fgColor="0072B2")
-        for row in shown.itertuples(index=False):
-            ws.append([_cell(v) for v in row])
-        for j, col in enumerate(shown.columns, start=1):
-            fmt = "0.0%" if col in how.get("percents", []) else ("0.00" if how.get("decimals") else None)
-            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                if fmt and isinstance(cell.value, (int, float)):
-                    cell.number_format = fmt
-            width = max(len(str(headers[j - 1])), *(len(str(c.value or "")) for (c,) in ws.iter_rows(min_col=j, max_col=j)))
-            ws.column_dimensions[ws.cell(1, j).column_letter].width = min(max(10, width + 2), 60)
-        ws.freeze_panes = "A2"
-    wb.save(path)
 
 
 def _has(t, key: str) -> bool:
@@ -164,58 +81,97 @@ def _cell(v):
     return v
 
 
-def _sroi_text(sroi) -> str:
-    """SROI ratios of the index, one per currency (never pooled)."""
+def _sroi_text(sroi, t) -> str:
+    """SROI ratios of the index, one per currency (never pooled), as the reports write them:
+    '€4.72 for each euro spent (€2.56 to €5.90)'."""
     if not isinstance(sroi, dict) or not sroi:
         return "–"
-    return " · ".join(f"{'–' if r is None else format(r, '.2f')} ({cur})" for cur, r in sroi.items())
+    out = []
+    for cur, r in sroi.items():
+        r, lo, hi = (r.get("ratio"), r.get("lower"), r.get("upper")) if isinstance(r, dict) else (r, None, None)
+        if r is None:
+            out.append("–")
+        elif lo is None or hi is None:
+            out.append(f"{t.money(r, cur, 2)} {t(f'common.per_spent.{cur}')}")
+        else:
+            out.append(t("index.sroi_cell", ratio=t.money(r, cur, 2), spent=t(f"common.per_spent.{cur}"),
+                         lo=t.money(lo, cur, 2), hi=t.money(hi, cur, 2)))
+    return " · ".join(out)
+
+
+def index_name(lang: str) -> str:
+    """index.html in English, index_fr.html in French (each links to the other)."""
+    return "index.html" if lang == "en" else f"index_{lang}.html"
+
+
+def workbook_name(outputs: Path, entity: str, lang: str) -> str | None:
+    """The workbook of an entity in a language: its own, or (for a landlord reported in one
+    language) the one it has."""
+    for name in (f"tables_{lang}.xlsx", *sorted(p.name for p in (outputs / entity).glob("tables_*.xlsx"))):
+        if (outputs / entity / name).is_file():
+            return name
+    return None
 
 
 def index_page(outputs: Path, results: list, manifest: dict, config: Config) -> None:
-    """outputs/index.html: every report with its headline figures (both languages)."""
-    en, fr = load_text(config.root, "en"), load_text(config.root, "fr")
-    both = lambda key: f"{html.escape(en(key))} / {html.escape(fr(key))}"  # noqa: E731
+    """outputs/index.html (English) and index_fr.html (French): every report with its
+    headline figures, in the reader's language and number format, worded as the reports."""
+    for lang in ("en", "fr"):
+        _write_index(outputs, results, manifest, config, lang)
+
+
+def _write_index(outputs: Path, results: list, manifest: dict, config: Config, lang: str) -> None:
+    t = load_text(config.root, lang)
+    other = "fr" if lang == "en" else "en"
+    esc = html.escape
     k = _k(config)
-    rows = []
-    seen = set()
+    rows, seen = [], set()
     for r in results:
         entity = r.job.entity
-        name = en(f"entities.{entity}") if entity in data.GROUPS else config.landlords[entity].name
-        links = " ".join(f'<a href="{html.escape(x.job.entity)}/report_{x.job.lang}.html">{x.job.lang.upper()}</a>'
-                         for x in results if x.job.entity == entity and
-                         (outputs / x.job.entity / f"report_{x.job.lang}.html").is_file())
         if entity in seen:
             continue
         seen.add(entity)
+        name = t(f"entities.{entity}") if entity in data.GROUPS else config.landlords[entity].name
+        reports = [x.job.lang for x in results if x.job.entity == entity and
+                   (outputs / x.job.entity / f"report_{x.job.lang}.html").is_file()]
+        reports.sort(key=lambda l: l != lang)      # the reader's language first
+        links = " ".join(f'<a href="{esc(entity)}/report_{l}.html" hreflang="{l}">{l.upper()}</a>' for l in reports)
+        pdfs = " ".join(f'<a href="{esc(entity)}/report_{l}.pdf" hreflang="{l}">PDF {l.upper()}</a>' for l in reports
+                        if (outputs / entity / f"report_{l}.pdf").is_file())
+        book = workbook_name(outputs, entity, lang)
+        xlsx = f'<a href="{esc(entity)}/{book}">xlsx</a>' if book else ""
         h = r.headline or {}
-        count = lambda n: "–" if n is None else (f"<{k}" if disclosure.small([n], k)[0] else f"{n:,}")  # noqa: E731
+        count = lambda n: "–" if n is None else (f"<{k}" if disclosure.small([n], k)[0] else t.number(n))  # noqa: E731
         rate = ("–" if h.get("employed_6m") is None else
-                f"{100 * h['employed_6m']:.1f}% [{100 * h['employed_6m_lower']:.1f}, {100 * h['employed_6m_upper']:.1f}]")
-        xlsx = (f'<a href="{html.escape(entity)}/tables.xlsx">xlsx</a>'
-                if (outputs / entity / "tables.xlsx").is_file() else "")
-        rows.append(f"<tr><td>{html.escape(name)}</td><td>{links} {xlsx}</td><td>{html.escape(count(h.get('engaged')))}</td>"
-                    f"<td>{html.escape(count(h.get('trained')))}</td><td>{html.escape(rate)}</td>"
-                    f"<td>{html.escape(count(h.get('businesses')))}</td>"
-                    f"<td>{html.escape(_sroi_text(h.get('sroi')))}</td></tr>")
-    synthetic = (f'<p class="synthetic-banner" style="background:#E69F00;padding:.5rem;font-weight:bold">'
-                 f'{html.escape(en("common.synthetic"))}<br>{html.escape(fr("common.synthetic"))}</p>'
-                 if manifest.get("synthetic") else "")
+                f"{t.pct(h['employed_6m'])} {t.interval(h['employed_6m_lower'], h['employed_6m_upper'])}")
+        cells = [f"<td>{esc(name)}</td>", f"<td>{links} {pdfs} {xlsx}</td>",
+                 *(f'<td class="num">{esc(v)}</td>' for v in (count(h.get("engaged")), count(h.get("trained")), rate,
+                                                             count(h.get("businesses")))),
+                 f"<td>{esc(_sroi_text(h.get('sroi'), t))}</td>"]
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    synthetic = (f'<p class="synthetic-banner">{esc(t("common.synthetic"))}</p>' if manifest.get("synthetic") else "")
+    heads = [t("cols.landlord"), t("index.reports"), t("cols.engaged"), t("cols.trained"), t("index.employed_6m"),
+             t("cols.businesses"), t("index.sroi")]
+    num = ' class="num"'
+    head = "".join(f'<th{"" if i in (0, 1, 6) else num}>{esc(x)}</th>' for i, x in enumerate(heads))
+    meta = t("index.meta", snapshot=manifest["snapshot"], version=manifest["code_version"],
+             date=t.date(datetime.now(timezone.utc)))
     page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>INCREASE Valorisation Sociale</title>
-<style>body{{font-family:system-ui,Arial,sans-serif;max-width:70rem;margin:0 auto;padding:1rem}}
-table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:right}}
-td:first-child,th:first-child,td:nth-child(2),th:nth-child(2){{text-align:left}}</style></head><body>
+<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>INCREASE Valorisation Sociale</title>
+<style>body{{font-family:system-ui,Arial,sans-serif;max-width:72rem;margin:0 auto;padding:1rem;line-height:1.45}}
+table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}}
+td.num,th.num{{text-align:right;white-space:nowrap}}.meta{{color:#555;font-size:.9rem}}
+.synthetic-banner{{background:#E69F00;color:#000;padding:.5rem;font-weight:bold}}nav.lang{{float:right}}</style></head><body>
+<nav class="lang"><a href="{index_name(other)}" hreflang="{other}" lang="{other}">{esc(t("index.other"))}</a></nav>
 <h1>INCREASE Valorisation Sociale</h1>{synthetic}
-<p>{both("index.intro")}</p>
-<p style="color:#555">{html.escape(en("report.meta", date=datetime.now(timezone.utc).strftime("%d/%m/%Y"),
-                                              snapshot=manifest["snapshot"], version=manifest["code_version"], tool=""))}</p>
-<table><thead><tr><th>{both("cols.landlord")}</th><th>{both("index.reports")}</th><th>{both("cols.engaged")}</th>
-<th>{both("cols.trained")}</th><th>{both("index.employed_6m")}</th><th>{both("cols.businesses")}</th>
-<th>{both("index.sroi")}</th></tr></thead>
-<tbody>{"".join(rows)}</tbody></table></body></html>
+<p>{esc(t("index.intro"))}</p>
+<table><thead><tr>{head}</tr></thead>
+<tbody>{"".join(rows)}</tbody></table>
+<footer class="meta"><p>{esc(meta)}</p></footer></body></html>
 """
-    fd, tmp = tempfile.mkstemp(prefix=".index.", dir=outputs)
+    fd, tmp = tempfile.mkstemp(prefix=f".index_{lang}.", dir=outputs)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(page)
     os.chmod(tmp, 0o644)
-    os.replace(tmp, outputs / "index.html")
+    os.replace(tmp, outputs / index_name(lang))

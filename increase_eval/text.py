@@ -64,8 +64,15 @@ class Text:
                 reason = re.sub(pattern, replacement, reason)
                 for word, said in self.strings.get("reason_words") or []:
                     reason = re.sub(rf"\b{re.escape(word)}\b", said, reason)
-                return reason
-        return reason
+                return self._reason_numbers(reason)
+        return self._reason_numbers(reason)
+
+    def _reason_numbers(self, reason: str) -> str:
+        """Dates and large numbers inside a reason as the reader writes them: 1930-01-01 as
+        01/01/1930, 50000 as 50,000 (50 000 in French), +/- as ±."""
+        reason = re.sub(r"\b(\d{4})-(\d\d)-(\d\d)\b", lambda m: f"{m[3]}/{m[2]}/{m[1]}", reason)
+        reason = reason.replace("+/-", "±")
+        return re.sub(r"(?<![\d.,/+])(\d{5,})(?![\d/])", lambda m: self.number(int(m[1])), reason)
 
     def date(self, d) -> str:
         if d is None or pd.isna(d):
@@ -74,11 +81,29 @@ class Text:
         return d.strftime("%d/%m/%Y")
 
     def label(self, group: str, value) -> str:
-        """A category's reader-facing name, e.g. label('sex', 'F') -> 'Women'."""
+        """A category's reader-facing name, e.g. label('sex', 'F') -> 'Women'; a missing
+        value is "unknown" (a dash means a figure withheld, never a category)."""
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return self("common.unknown")
         try:
             return self(f"labels.{group}.{value}")
         except KeyError:
             return str(value)
+
+    def month(self, d) -> str:
+        """A month as a reader names it on an axis: 'Jul 2020', 'juil. 2020'."""
+        d = pd.Timestamp(d)
+        return f"{self.strings['common']['months'][d.month - 1]} {d.year}"
+
+    def variant(self, key: str, group: bool) -> str:
+        """`key`, or its `.group` / `.landlord` form where the strings word it per kind of
+        report (a landlord's, or a group's of several landlords)."""
+        node = self.strings
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and {"group", "landlord"} <= set(node):
+            return f"{key}.{'group' if group else 'landlord'}"
+        return key
 
 
 def load(config_root: Path | str, lang: str) -> Text:

@@ -6,6 +6,7 @@ first screen is saved under outputs/screenshots/."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -33,7 +34,80 @@ def browser():
 
 
 def pages(reports):
-    return sorted(reports.outputs.glob("*/report_*.html")) + [reports.outputs / "index.html"]
+    return sorted(reports.outputs.glob("*/report_*.html")) + sorted(reports.outputs.glob("index*.html"))
+
+
+FILE_PATH = re.compile(r"(?i)(\bconfig/|\bdata/(raw|processed)\b|file:/|/tmp/|/home/|[\w-]+\.(ya?ml|py|parquet|ipynb|json|csv))\b")
+BAD = re.compile(r"\b(nan|NaN|None|NaT|null|undefined|Traceback)\b|<NA>|\{[a-z_]+\}")
+
+
+def english_strings() -> list[str]:
+    """The literal parts of the English report strings (between their placeholders) that a
+    French report must not show: sentences and phrases, not shared words or names."""
+    from increase_eval import text
+
+    en, fr = (text.load(ROOT / "config", lang) for lang in ("en", "fr"))
+    out = []
+
+    def walk(a, b):
+        if isinstance(a, dict):
+            for key in a:
+                if key not in ("reasons", "reason_words", "entities") and isinstance(b, dict) and key in b:
+                    walk(a[key], b[key])
+        elif isinstance(a, list):
+            for x, y in zip(a, b if isinstance(b, list) else []):
+                walk(x, y)
+        elif isinstance(a, str) and a != b:
+            out.extend(p.strip() for p in re.split(r"\{\w+\}", a) if len(p.strip()) >= 16 and " " in p.strip())
+
+    walk(en.strings, fr.strings)
+    return out
+
+
+def test_every_report_shows_no_code_no_path_and_in_french_no_english(browser, reports):
+    english = english_strings()
+    assert len(english) > 200
+    for path in pages(reports):
+        context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(path.as_uri(), wait_until="load")
+        shown = page.inner_text("body")
+        assert BAD.search(shown) is None, (path, shown[max(0, BAD.search(shown).start() - 80):][:160])
+        assert FILE_PATH.search(shown) is None, (path, FILE_PATH.search(shown).group(0))
+        french = page.evaluate("document.documentElement.lang") == "fr"
+        if french:
+            flat = " ".join(shown.split())
+            assert [e for e in english if e in flat] == [], path
+        # every image drawn at 1 to 2.5 times the size it is shown at
+        sizes = page.evaluate("Array.from(document.images).map(i => [i.naturalWidth, i.getBoundingClientRect().width])")
+        assert all(shown_w > 0 and 1 <= natural / shown_w <= 2.5 for natural, shown_w in sizes), (path, sizes)
+        context.close()
+
+
+def test_each_section_starts_a_new_page_in_print(browser, reports):
+    """Printed (print media, as Chromium prints), each numbered section of the contents
+    starts at the top of a page, under the running title."""
+    pytest.importorskip("pypdf")
+    import io
+
+    from pypdf import PdfReader
+
+    for path in sorted(reports.outputs.glob("*/report_*.html")):
+        context = browser.new_context(offline=True)
+        page = context.new_page()
+        page.goto(path.as_uri(), wait_until="load")
+        page.emulate_media(media="print")
+        titles = page.eval_on_selector_all("nav.toc > ol > li > a", "as => as.map(a => a.textContent.trim())")
+        assert len(titles) >= 8
+        pdf = page.pdf(prefer_css_page_size=True)
+        context.close()
+        texts = [" ".join((p.extract_text() or "").split()) for p in PdfReader(io.BytesIO(pdf)).pages]
+        for title in titles[1:]:        # the summary follows the title on the first page
+            short = " ".join(title.split())[:40]
+            # on some page, nothing of the body comes before it (only the running title, the
+            # synthetic mark and the page number): the contents list it, lower on their page
+            tops = [len(x.split(short)[0]) for x in texts if short in x]
+            assert tops and min(tops) < 170, (path.name, title, tops)
 
 
 def test_reports_open_offline_cleanly(browser, reports):
@@ -51,7 +125,7 @@ def test_reports_open_offline_cleanly(browser, reports):
         page.wait_for_function("Array.from(document.images).every(i => i.complete)")
         assert errors == [], (path, errors)
         assert requests == [], (path, requests)
-        if path.name == "index.html":
+        if path.name.startswith("index"):
             links = page.eval_on_selector_all("a", "as => as.map(a => a.getAttribute('href'))")
             assert links and all((path.parent / l).is_file() for l in links), links
         else:
@@ -66,6 +140,6 @@ def test_reports_open_offline_cleanly(browser, reports):
             assert "ctx." not in text and "import " not in text
             assert page.locator(".jp-InputArea, .input_area, pre code").count() == 0
         assert page.locator(".synthetic-banner").first.is_visible()
-        name = "index" if path.name == "index.html" else f"{path.parent.name}_{path.stem}"
+        name = path.stem if path.name.startswith("index") else f"{path.parent.name}_{path.stem}"
         page.screenshot(path=str(shots / f"{name}.png"))
         context.close()

@@ -284,7 +284,9 @@ def test_every_reject_reason_reads_in_french(corpus_run, prepared, config):
     assert len(reasons) > 15
     english = re.compile(r"\b(not|outside|expected|missing|unknown|register|value|row|fields|between|beyond)\b")
     assert [r for r in reasons if fr.reason(r) == r or english.search(fr.reason(r))] == []
-    assert all(en.reason(r) == r for r in reasons)
+    # in English the words stay as prepare wrote them; dates and large numbers read as the reader writes them
+    assert all(en.reason(r) == en._reason_numbers(r) for r in reasons)
+    assert not [r for r in reasons if re.search(r"\d{4}-\d\d-\d\d|\d{5}|\+/-", en.reason(r) + fr.reason(r))]
 
 
 def test_numbers_against_the_decimal_mark_and_the_currency_are_rejected_not_reread(corpus_run):

@@ -101,7 +101,7 @@ def assert_whole_outputs(outputs: Path) -> None:
     for path in outputs.glob("*/report_*.html"):
         text = path.read_text(encoding="utf-8")
         assert text.startswith("<!DOCTYPE html>") and text.endswith("</body></html>\n"), path
-    for path in outputs.glob("*/tables.xlsx"):
+    for path in outputs.glob("*/tables_*.xlsx"):
         assert load_workbook(path, read_only=True).sheetnames, path
     assert [d for d in outputs.glob("*/failed") if not any(d.iterdir())] == []
 
@@ -195,7 +195,7 @@ def test_a_job_whose_run_is_gone_publishes_nothing(reports, tmp_path, monkeypatc
         report.run_job(*args, parent=os.getpid())        # never this process's parent
     assert {p: p.read_bytes() for p in outputs.rglob("*") if p.is_file()} == before
     made = report.run_job(*args, parent=os.getppid())    # the same job, its run alive: published
-    assert set(made["files"]) == {"report_fr.html", "tables.xlsx"}
+    assert set(made["files"]) == {"report_fr.html", "tables_fr.xlsx"}
     assert report._sha256(outputs / "archipel_habitat" / "report_fr.html") == made["files"]["report_fr.html"]
     assert not list(outputs.glob("*/.work-*")) and not list(outputs.glob("*/failed"))
 

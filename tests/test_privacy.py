@@ -101,8 +101,12 @@ COUNT_KEYS = ["rows_in", "kept", "rejected", "merged", "rows", "people", "known"
 
 
 def test_no_count_from_1_to_k_minus_1_in_any_report_table(reports, config):
+    """(Row counts of data files, in the accounting of rows, count records, not people: they
+    are shown as they are, test_the_same_count_is_protected_alike_in_every_output_of_a_run.)"""
     k = config.programme["thresholds"]["disclosure_k"]
-    headers = {text.load(config.root, lang)(f"cols.{c}") for lang in ("en", "fr") for c in COUNT_KEYS}
+    records = ("rows_in", "kept", "rejected", "merged")
+    headers = {text.load(config.root, lang)(f"cols.{c}") for lang in ("en", "fr") for c in COUNT_KEYS
+               if c not in records}
     checked = 0
     for path in reports.outputs.rglob("report_*.html"):
         parser = Tables()
@@ -128,16 +132,30 @@ def report_tables(outputs: Path, config):
         t = text.load(config.root, lang)
         for key in t.strings["cols"]:
             keys.setdefault(t(f"cols.{key}"), key)
-    for path in [*outputs.rglob("report_*.html"), outputs / "index.html"]:
+    for path in [*outputs.rglob("report_*.html"), *outputs.glob("index*.html")]:
         parser = Tables()
         parser.feed(path.read_text(encoding="utf-8"))
         for table in parser.tables:
             head, *rows = table
             yield path.name, [keys.get(h.split(" / ")[0], h) for h in head], rows
     for path in outputs.rglob("*.xlsx"):
-        for ws in load_workbook(path).worksheets:
-            head, *rows = [["" if v is None else str(v) for v in r] for r in ws.iter_rows(values_only=True)]
-            yield f"{path.parent.name}/{ws.title}", [keys.get(h, h) for h in head], rows
+        for where, head, rows in workbook_tables(path):
+            yield where, [keys.get(h, h) for h in head], rows
+
+
+def workbook_tables(path: Path):
+    """The tables of a workbook as a reader of the report sees them: each sheet after the
+    README (title rows, then the header), a hidden count's mark (kept in the column
+    beside it) put back in its empty cell, that column dropped."""
+    for ws in load_workbook(path).worksheets[1:]:
+        _, _, head, *rows = [["" if v is None else str(v) for v in r] for r in ws.iter_rows(values_only=True)]
+        flags = [j for j, h in enumerate(head) if j and (h.endswith(" : masqué") or h.endswith(": hidden"))]
+        for row in rows:
+            for j in flags:
+                if row[j]:
+                    row[j - 1] = row[j]
+        keep = [j for j in range(len(head)) if j not in flags]
+        yield f"{path.parent.name}/{ws.title}", [head[j] for j in keep], [[r[j] for j in keep] for r in rows]
 
 
 def _number(cell: str):
@@ -207,7 +225,7 @@ def test_a_rejected_value_is_kept_as_its_shape_only(value, expected):
 def test_table_text_is_escaped(monkeypatch, prepared, config):
     ctx = notebook.setup("archipel_habitat", "en", prepared.processed)
     shown = []
-    monkeypatch.setattr(ctx, "_show", shown.append)
+    monkeypatch.setattr(ctx, "_show", lambda markup, tables=None: shown.append(markup))
     frame = pd.DataFrame({"reason": ["<script>alert(1)</script>", "<img src=x onerror=alert(2)>"], "rows": [10, 20]})
     ctx.table(frame, {"reason": "cols.reason", "rows": "cols.rows"}, counts=["rows"])
     assert "<script>" not in shown[0] and "&lt;script&gt;" in shown[0] and "<img src=x" not in shown[0]
@@ -398,3 +416,66 @@ def test_a_landlord_s_report_and_tables_hold_nothing_of_the_other_landlords(repo
     mine = json.loads((reports.processed / "manifest.json").read_text(encoding="utf-8"))["landlords"]["archipel_habitat"]
     rows_in = sum(f["rows_in"] for f in mine["files"])
     assert f"{rows_in:,}".replace(",", "\u202f") in doc or f"{rows_in:,}".replace(",", "\u00a0") in doc
+
+
+def _landlord_cells(outputs: Path, config):
+    """Every count shown for one landlord, wherever it is shown: (landlord, the row's text
+    cells, column) -> {output: what is shown}. In a group's report a landlord's rows carry
+    its name in a column, or its counts sit in a column headed by its name; in a
+    landlord's own report every row is its own."""
+    names = {l.name for l in config.landlords.values()}
+    by_folder = {l.id: l.name for l in config.landlords.values()}
+    keys: dict[str, str] = {}
+    for lang in ("en", "fr"):
+        t = text.load(config.root, lang)
+        for key in t.strings["cols"]:
+            keys.setdefault(t(f"cols.{key}"), key)
+    cells: dict[tuple, dict] = {}
+
+    def add(where, landlord, head, row, columns):
+        # which table: its columns, but the landlord's (a column, or columns named after landlords)
+        kind = tuple(keys.get(h, h) for h in head if h not in names and keys.get(h) not in ("landlord", "rows"))
+        label = kind + (row[0],) + tuple(c for j, c in enumerate(row) if j and j not in columns and head[j] not in names and
+                      keys.get(head[j]) != "landlord" and _number(c.replace("%", "")) is None and
+                      c not in ("<5", "[c]", "–"))
+        for j in columns:
+            cells.setdefault((landlord, label, keys.get(head[j], head[j])), {})[where] = row[j]
+
+    tables = []
+    for path in outputs.rglob("report_*.html"):
+        parser = Tables()
+        parser.feed(path.read_text(encoding="utf-8"))
+        tables += [(f"{path.parent.name}/{path.name}", path.parent.name, t[0], t[1:]) for t in parser.tables if t]
+    for path in outputs.rglob("tables_*.xlsx"):
+        tables += [(where, path.parent.name, head, rows) for where, head, rows in workbook_tables(path)]
+    for where, folder, head, rows in tables:
+        col = {keys.get(h, h): j for j, h in enumerate(head)}
+        counts = [j for j, h in enumerate(head) if keys.get(h) in COUNT_KEYS]
+        for row in rows:
+            if len(row) != len(head):
+                continue
+            if "landlord" in col and row[col["landlord"]] in names:
+                add(where, row[col["landlord"]], head, row, counts)
+            elif any(h in names for h in head):
+                for j, h in enumerate(head):
+                    if h in names:      # rejected rows by reason, one column per landlord
+                        add(where, h, [*head[:j], "rows", *head[j + 1:]], row, [j])
+            elif folder in by_folder:
+                add(where, by_folder[folder], head, row, counts)
+    return cells
+
+
+def test_the_same_count_is_protected_alike_in_every_output_of_a_run(reports, config):
+    """A count of one landlord shown in its report, its workbook and a group's report and
+    workbook is shown the same way in all of them: in clear everywhere, or hidden
+    everywhere (decided once for the run), so that no output gives back what another hides."""
+    k = config.programme["thresholds"]["disclosure_k"]
+    cells = _landlord_cells(reports.outputs, config)
+    shared = {key: seen for key, seen in cells.items() if len({w.split("/")[0] for w in seen}) > 1}
+    assert len(shared) > 40, len(shared)
+    norm = lambda v: v.replace("\u00a0", "").replace("\u202f", "").replace(",", "").replace(" ", "")  # noqa: E731
+    differ = {key: seen for key, seen in shared.items() if len({norm(v) for v in seen.values()}) > 1}
+    assert differ == {}
+    # and no hidden count of a landlord's report is the difference of counts shown elsewhere
+    hidden = [key for key, seen in cells.items() if {v for v in seen.values()} & {f"<{k}", "[c]"}]
+    assert all(all(v in (f"<{k}", "[c]") for v in cells[key].values()) for key in hidden)

@@ -30,14 +30,21 @@ def test_reports_are_made_with_their_tables_and_an_index(reports):
     assert [(r.job.name, r.status) for r in reports.results] == [
         ("all/fr", "done"), ("all/en", "done"), ("southern_housing/en", "done"), ("archipel_habitat/fr", "done")]
     out = reports.outputs
-    for path in ("all/report_en.html", "all/report_fr.html", "archipel_habitat/report_fr.html",
-                 "all/tables.xlsx", "archipel_habitat/tables.xlsx", "index.html"):
+    for path in ("all/report_en.html", "all/report_fr.html", "archipel_habitat/report_fr.html", "all/tables_fr.xlsx",
+                 "all/tables_en.xlsx", "archipel_habitat/tables_fr.xlsx", "index.html", "index_fr.html"):
         assert (out / path).is_file(), path
     size = max((out / p).stat().st_size for p in ("all/report_en.html", "all/report_fr.html"))
     assert size < 3 * 2**20
     index = (out / "index.html").read_text(encoding="utf-8")
     assert 'href="archipel_habitat/report_fr.html"' in index and 'href="all/report_en.html"' in index
-    assert "SYNTHETIC DATA" in index
+    assert "SYNTHETIC DATA" in index and '<html lang="en">' in index and 'href="index_fr.html"' in index
+    french = (out / "index_fr.html").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in french and "DONNÉES SYNTHÉTIQUES" in french and "Partenariat INCREASE" in french
+    assert 'href="all/tables_fr.xlsx"' in french and 'href="all/tables_en.xlsx"' in index
+    shown = _visible(french[:french.index("<footer")])
+    # French number format, intervals with their unit, as the reports write them
+    assert not re.search(r"\d,\d{3}\b", shown) and not re.search(r"\d\.\d", shown)
+    assert re.search(r"\d+,\d\u00a0% \[\d+,\d\u00a0% ; \d+,\d\u00a0%\]", shown), shown
 
 
 def test_report_holds_every_section_no_code_and_the_snapshot(reports):
@@ -53,18 +60,97 @@ def test_report_holds_every_section_no_code_and_the_snapshot(reports):
 
 
 def test_excel_tables_are_suppressed_like_the_report(reports, config):
-    wb = load_workbook(reports.outputs / "archipel_habitat" / "tables.xlsx")
-    assert "Emploi" in wb.sheetnames and "Parcours" in wb.sheetnames
+    wb = load_workbook(reports.outputs / "archipel_habitat" / "tables_fr.xlsx")
     k = config.programme["thresholds"]["disclosure_k"]
     counts = 0
-    for ws in wb.worksheets:
-        headers = [c.value for c in ws[1]]
-        for row in ws.iter_rows(min_row=2, values_only=True):
+    for ws in wb.worksheets[1:]:
+        headers = [c.value for c in ws[3]]
+        for row in ws.iter_rows(min_row=4, values_only=True):
             for h, v in zip(headers, row):
-                if h in ("Personnes mesurées", "Nombre", "Personnes", "Renseigné pour", "Quantité") and isinstance(v, int):
+                if h in ("Personnes mesurées", "Nombre", "Personnes", "Renseigné pour", "En emploi") and isinstance(v, int):
                     counts += 1
                     assert not 0 < v < k, (ws.title, h, v)
     assert counts > 10
+
+
+def _report_tables(doc: str) -> int:
+    return len(re.findall(r'<table class="report-table', doc))
+
+
+def test_the_workbook_holds_every_table_of_the_report_in_its_language_with_numbers_as_numbers(reports, config):
+    """One workbook per report language: a README sheet first (what it is, snapshot, code,
+    synthetic notice, how hidden counts are shown), then every table of the report, with
+    the report's labels, numbers stored as numbers with their format, hidden counts empty
+    with their mark beside them, the header row frozen."""
+    from increase_eval import text
+
+    k = config.programme["thresholds"]["disclosure_k"]
+    manifest = json.loads((reports.processed / "manifest.json").read_text())
+    for entity, lang in (("all", "fr"), ("all", "en"), ("southern_housing", "en"), ("archipel_habitat", "fr")):
+        t = text.load(config.root, lang)
+        wb = load_workbook(reports.outputs / entity / f"tables_{lang}.xlsx")
+        doc = (reports.outputs / entity / f"report_{lang}.html").read_text(encoding="utf-8")
+        readme = wb.worksheets[0]
+        assert readme.title == t("workbook.readme")
+        notes = "\n".join(str(c) for row in readme.iter_rows(values_only=True) for c in row if c)
+        assert manifest["snapshot"] in notes and t("common.synthetic") in notes and "[c]" in notes and f"<{k}" in notes
+        assert len(wb.worksheets) - 1 == _report_tables(doc) >= 20, (entity, lang)
+        numbers = percents = money = flags = 0
+        for ws in wb.worksheets[1:]:
+            assert ws.freeze_panes == "A4" and ws["A2"].value, ws.title
+            headers = [c.value for c in ws[3]]
+            assert all(isinstance(h, str) and h for h in headers), (ws.title, headers)
+            for row in ws.iter_rows(min_row=4):
+                for h, c in zip(headers, row):
+                    v = c.value
+                    if isinstance(v, str):
+                        # no raw code label, no number or percentage left as text, no mark in a number column
+                        assert not re.fullmatch(r"[a-z]+(_[a-z0-9]+)+|\d+m|-?\d[\d\s\u00a0,.]*%?", v), (ws.title, h, v)
+                        if v in (f"<{k}", "[c]"):
+                            assert h == t("workbook.flag", column=headers[headers.index(h) - 1]), (ws.title, h)
+                            flags += 1
+                    elif isinstance(v, (int, float)):
+                        numbers += 1
+                        if ws["A2"].value == t("quality.accounting"):
+                            continue     # row counts of files: records, not people, shown as they are
+                        percents += "%" in c.number_format
+                        money += "€" in c.number_format or "£" in c.number_format
+                        assert not (isinstance(v, int) and 0 < v < k and "%" not in c.number_format and
+                                    "£" not in c.number_format and "€" not in c.number_format), (ws.title, h, v)
+            widths = [ws.column_dimensions[col].width for col in "AB"]
+            assert all(w and w >= 10 for w in widths), ws.title
+        assert numbers > 300 and percents > 30 and money > 10, (entity, lang, numbers, percents, money)
+        assert flags > 0 or entity == "southern_housing"
+        # labels in the reader's language: none of the codes the analysis uses
+        text_cells = {str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v}
+        assert not {"engaged", "training_started", "unemployed", "6m", "duration_years", "break_even"} & text_cells
+
+
+def test_a_report_printed_to_pdf_has_a_page_per_section_and_selectable_text(reports, tmp_path):
+    """`report --pdf` prints report_<lang>.pdf beside the HTML with headless Chromium."""
+    pytest.importorskip("pypdf")
+    from pypdf import PdfReader
+
+    if report.chromium() is None:
+        pytest.skip("Chromium is not installed")
+    out = tmp_path / "outputs"
+    shutil.copytree(reports.outputs, out)
+    results = report.run(reports.processed, out, ROOT / "config", entities=["archipel_habitat"], progress=False, pdf=True)
+    assert [r.status for r in results] == ["done"]       # up to date, but without its PDF: made again
+    pdf = out / "archipel_habitat" / "report_fr.pdf"
+    state = json.loads((out / "archipel_habitat" / ".state_fr.json").read_text())
+    assert "report_fr.pdf" in state["files"]
+    pages = PdfReader(pdf).pages
+    text = [p.extract_text() for p in pages]
+    assert 12 <= len(pages) <= 60, len(pages)
+    assert all("INCREASE Valorisation Sociale" in x and f"sur {len(pages)}" in x and "DONNÉES SYNTHÉTIQUES" in x
+               for x in text)
+    whole = "\n".join(text)
+    for title in ("1. Qualité des données", "5. Ce que le programme", "Glossaire"):
+        assert title in whole
+    assert not FILE_PATH.search(whole.replace("Archipel", "")) and "file:" not in whole
+    again = report.run(reports.processed, out, ROOT / "config", entities=["archipel_habitat"], progress=False, pdf=True)
+    assert [r.status for r in again] == ["skipped"]
 
 
 def test_nothing_changed_nothing_redone_and_a_landlord_s_change_redoes_only_its_reports(reports, tmp_path, config):
@@ -149,7 +235,7 @@ FILE_PATH = re.compile(r"(?i)(\bconfig/|\bdata/(raw|processed)\b|[\w-]+\.(ya?ml|
 
 
 def test_no_report_shows_a_file_path(reports):
-    for path in _reports(reports):
+    for path in [*_reports(reports), reports.outputs / "index.html", reports.outputs / "index_fr.html"]:
         shown = _visible(path.read_text(encoding="utf-8"))
         found = FILE_PATH.search(shown)
         assert found is None, (path, shown[max(0, found.start() - 80):found.end() + 40] if found else "")

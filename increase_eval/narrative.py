@@ -343,7 +343,7 @@ def account_table(ctx, a: Account, caption: str | None = None, detail: bool = Fa
         if detail:
             ref = nq.reference
             row.insert(5, t("account.notes.reference", amount=money(ctx, ref.amount, cur), year=ref.price_year,
-                            source=ref.source) if ref else "")
+                            source=_breakable(ref.source)) if ref else "")
         rows.append(row)
     lo, hi = a.intervals["social"]
     totals.add(len(rows))
@@ -551,6 +551,12 @@ def break_even_sentences(ctx, tornado: pd.DataFrame, cur: str) -> str:
     return "<ul>" + "".join(f"<li>{esc(s)}</li>" for s in out) + "</ul>"
 
 
+def _breakable(text: str) -> str:
+    """Web addresses in a source may wrap after each '/' (a zero-width space), so that a
+    narrow column wraps them instead of breaking ordinary words or overflowing the page."""
+    return text.replace("/", "/\u200b")
+
+
 def values_table(ctx, a: Account) -> str:
     """The money values used for this landlord's residents, public purse and landlord, with
     their price year, deflated amount and source (introduced in the reader's language)."""
@@ -561,7 +567,7 @@ def values_table(ctx, a: Account) -> str:
                      f"{money(ctx, v.amount, cur)} ({v.price_year})",
                      money(ctx, values.deflate(v.amount, cur, v.price_year), cur),
                      t("account.is_assumption") if v.assumption else t("account.not_assumption"), v.derivation.get(ctx.lang, ""),
-                     " ".join(v.source.split())])
+                     _breakable(" ".join(v.source.split()))])
     return table([t("account.cols.stakeholder"), t("account.cols.item"), t("account.cols.as_published"),
                   t("account.cols.value", year=values.price_year[cur]), t("account.cols.assumption"),
                   t("account.cols.derivation"), t("cols.source")], rows, t("account.values_caption", currency=cur))
@@ -665,7 +671,8 @@ def reconciliation(ctx, accounts: dict[str, Account], employed_6m: tuple[int, in
     if not b:   # no outcomes export: nothing to reconcile
         return ""
     total = lambda f: sum(getattr(x, f) for x in b)  # noqa: E731
-    return para(ctx, "account.reconcile", see="employment", job_records=ctx.count(total("job_records")),
+    key = "account.reconcile" if total("both") else "account.reconcile_none_both"
+    return para(ctx, key, see="employment", job_records=ctx.count(total("job_records")),
                 jobs=ctx.count(total("jobs")), business_records=ctx.count(total("business_records")),
                 businesses=ctx.count(total("businesses")), both=ctx.count(total("both")),
                 people=ctx.count(total("people")), in_work=ctx.count(employed_6m[0]), followed=ctx.count(employed_6m[1]))

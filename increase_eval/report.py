@@ -297,8 +297,9 @@ nav.toc{background:#f4f7fa;padding:.5rem 1rem;margin:1rem 0}
 nav.toc ol{margin:.25rem 0;padding-left:1.25rem;list-style:none}
 table.report-table{border-collapse:collapse;margin:.75rem 0;font-size:.9rem}
 table.report-table th,table.report-table td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:left;
-vertical-align:top;overflow-wrap:anywhere}
-table.report-table th.num,table.report-table td.num{text-align:right;overflow-wrap:normal;white-space:nowrap}
+vertical-align:top;overflow-wrap:break-word}
+table.report-table th.num,table.report-table td.num{text-align:right;overflow-wrap:normal}
+table.report-table a.see{white-space:normal}
 table.report-table caption{text-align:left;font-weight:bold;padding:.25rem 0}
 img{height:auto}
 figure{margin:1rem 0}

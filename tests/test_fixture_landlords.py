@@ -405,7 +405,7 @@ def test_reports_are_made_for_each_landlord_and_the_french_group_without_traceba
     assert "warning: " not in reported.stderr          # every fixture mapping gives its cost
     for entity in ENTITIES:
         lang, doc = _report(ws, entity)
-        assert (ws.outputs / entity / "tables.xlsx").is_file()
+        assert (ws.outputs / entity / f"tables_{lang}.xlsx").is_file()
         assert not (ws.outputs / entity / "failed").exists()
         assert f'<html lang="{lang}">' in doc
     index = (ws.outputs / "index.html").read_text(encoding="utf-8")

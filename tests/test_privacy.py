@@ -435,9 +435,10 @@ def _landlord_cells(outputs: Path, config):
     def add(where, landlord, head, row, columns):
         # which table: its columns, but the landlord's (a column, or columns named after landlords)
         kind = tuple(keys.get(h, h) for h in head if h not in names and keys.get(h) not in ("landlord", "rows"))
-        label = kind + (row[0],) + tuple(c for j, c in enumerate(row) if j and j not in columns and head[j] not in names and
-                      keys.get(head[j]) != "landlord" and _number(c.replace("%", "")) is None and
-                      c not in ("<5", "[c]", "–"))
+        first = () if keys.get(head[0]) == "landlord" else (row[0],)    # the row's label, not its landlord
+        label = kind + first + tuple(c for j, c in enumerate(row) if j and j not in columns and head[j] not in names and
+                                     keys.get(head[j]) != "landlord" and _number(c.replace("%", "")) is None and
+                                     c not in ("<5", "[c]", "–"))
         for j in columns:
             cells.setdefault((landlord, label, keys.get(head[j], head[j])), {})[where] = row[j]
 

@@ -133,10 +133,8 @@ def model(p: pd.DataFrame, data_end, sessions: pd.DataFrame, m: int = IMPUTATION
     d = model_frame(p, data_end, sessions)
     formula = _formula(d)
     used = [v for v in models.formula_variables(formula, d) if v != "employed"]
-    variables = [*BARRIERS, "woman", "age_at_entry", "training_sessions_before", "landlord"]
-    missing = pd.DataFrame({"variable": variables,
-                            "missing": [int(d[v].isna().sum()) for v in variables]})
-    missing = missing[missing["variable"].isin([*BARRIERS, *used])].reset_index(drop=True)
+    variables = [*BARRIERS, "woman", "age_at_entry"]      # the dosage and the landlord are always known
+    missing = pd.DataFrame({"variable": variables, "missing": [int(d[v].isna().sum()) for v in variables]})
     g = d.assign(complete=d[used].notna().all(axis=1))
     groups = indicators.rate_table(g, "employed", by="complete").sort_values("complete", ascending=False)
     return Model(imputed_logit(d, formula, m) if len(d) else None,

@@ -99,22 +99,44 @@ def _gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ik->jk", X * w[:, None], X)
 
 
-def _logit_newton(X: np.ndarray, y: np.ndarray, ridge: float = 1e-4, steps: int = 25, start=None):
+def _logit_newton(X: np.ndarray, y: np.ndarray, ridge: float = 1e-4, steps: int = 25, start=None,
+                  weights: np.ndarray | None = None):
     """Logistic regression by Newton-Raphson with a small ridge (so that a separated
     imputation model still has an answer): coefficients and their covariance."""
+    w = np.ones(len(y)) if weights is None else weights
     beta = np.zeros(X.shape[1]) if start is None else np.array(start, dtype=float)
     penalty = ridge * np.eye(X.shape[1])
-    penalty[0, 0] = 0.0
+    penalty[0, 0] = ridge * 1e-4        # the intercept barely: enough to stay invertible when a flag is all 0
     for _ in range(steps):
         p = 1 / (1 + np.exp(-np.clip(X @ beta, -30, 30)))
-        H = _gram(X, p * (1 - p)) + penalty
-        step = np.linalg.solve(H, X.T @ (y - p) - penalty @ beta)
+        H = _gram(X, w * p * (1 - p)) + penalty
+        step = np.linalg.solve(H, X.T @ (w * (y - p)) - penalty @ beta)
         beta = beta + step
         if np.max(np.abs(step)) < 1e-8:
             break
     p = 1 / (1 + np.exp(-np.clip(X @ beta, -30, 30)))
-    H = _gram(X, p * (1 - p)) + penalty
+    H = _gram(X, w * p * (1 - p)) + penalty
     return beta, np.linalg.inv(H)
+
+
+def _augmented(A: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The imputation model's data with White, Daniel and Royston's (2010) augmentation:
+    for each predictor, four records at its mean plus or minus one standard deviation (the
+    others at their means), with the outcome 0 and 1, weighing p + 1 in all; so that a flag
+    always 0 among the observed (perfect prediction) gets a finite model, not wild draws."""
+    mean, sd = A[:, 1:].mean(axis=0), A[:, 1:].std(axis=0)
+    k = A.shape[1] - 1
+    rows, outcome = [], []
+    for j in range(k):
+        for sign in (-1, 1):
+            x = mean.copy()
+            x[j] += sign * sd[j]
+            for value in (0.0, 1.0):
+                rows.append(np.r_[1.0, x])
+                outcome.append(value)
+    weight = (k + 1) / (4 * k) if k else 0.0
+    return (np.vstack([A, *rows]) if rows else A, np.r_[y, outcome],
+            np.r_[np.ones(len(y)), np.full(len(rows), weight)])
 
 
 def _logit_fit(X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -159,7 +181,8 @@ def impute_chained(d: pd.DataFrame, impute: list[str], predictors: list[str], m:
                 A = np.column_stack([base, np.delete(cur, j, axis=1)])
                 o, mi = ~missing[:, j], missing[:, j]
                 if binary[j]:
-                    beta, cov = _logit_newton(A[o], cur[o, j], start=warm.get(j))
+                    Xa, ya, wa = _augmented(A[o], cur[o, j])
+                    beta, cov = _logit_newton(Xa, ya, start=warm.get(j), weights=wa)
                     warm[j] = beta
                     b = rng.multivariate_normal(beta, cov, method="cholesky")
                     cur[mi, j] = (rng.random(mi.sum()) < 1 / (1 + np.exp(-np.clip(A[mi] @ b, -30, 30)))).astype(float)

@@ -53,12 +53,47 @@ def counts(b: pd.DataFrame, column: str, k: int) -> pd.DataFrame:
     return t
 
 
-def who_creates(p: pd.DataFrame) -> models.Logit | None:
-    """Creating a business, among people who started training, on the terms of the
-    employment model (those recorded for someone: see employment.fit_with_recorded)."""
-    from .employment import fit_with_recorded
+def who_creates(p: pd.DataFrame, data_end, sessions: pd.DataFrame) -> models.Logit | None:
+    """Creating a business within 12 months of starting training, among people followed
+    that long, on dosage (training sessions before the business was created, or before the
+    12-month mark for the others), barriers, age and sex (landlord where several are
+    pooled); missing characteristics multiply imputed as in the employment model, errors
+    robust to clustering by neighbourhood."""
+    from . import employment
 
-    d = p[indicators.reached(p, "training_started")].copy()
-    d["created"] = d["business"].astype(float)
+    d = employment.known_dosage(model_frame(p, data_end, sessions))
+    terms, dropped = employment._terms(d)
+    if not len(d) or not terms:
+        return None
+    fit = employment.imputed_logit(d, employment._formula(d, outcome="created", terms=terms))
+    if fit is not None:
+        fit.dropped = dropped
+    return fit
+
+
+def model_frame(p: pd.DataFrame, data_end, sessions: pd.DataFrame) -> pd.DataFrame:
+    """People followed 12 months after starting training, whether they created a business
+    within them, and the dosage before it (see who_creates)."""
+    from . import employment
+
+    e = indicators.employment_outcomes(p, data_end)
+    d = e[e["eligible_12m"]].copy()
+    limit = d["training_start_date"] + pd.Timedelta(days=365)
+    created = d["business_date"].notna() & (d["business_date"] <= limit)
+    d["created"] = created.astype(float)
     d["woman"] = (d["sex"] == "F").astype(float).where(d["sex"].notna())
-    return fit_with_recorded(d, "created")
+    d["training_sessions_before"] = employment.sessions_before(d, sessions, limit.where(~created, d["business_date"]))
+    return d
+
+
+def km_at_checks(b: pd.DataFrame, months=(6, 12, 18)) -> pd.DataFrame:
+    """The Kaplan-Meier curve of closures as detected, read exactly at each mark (for the
+    benchmark: a closure is dated at the check that finds it, up to about two weeks after
+    the mark, so this reading misses part of them and reads high)."""
+    curve = survival_curve(b)
+    rows = []
+    for m in months:
+        at = models.survival_at(curve, m * MONTH_DAYS)
+        rows.append({"months": m, "survival": float(at["survival"]), "lower": float(at["lower"]),
+                     "upper": float(at["upper"]), "at_risk": float(at["at_risk"])})
+    return pd.DataFrame(rows)

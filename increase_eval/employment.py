@@ -3,10 +3,12 @@ to employment, and what is associated with it (a logistic model)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from . import indicators, models
+from . import frames, indicators, models
 from .disclosure import Along, collapse
 
 MEASURES = ["exit", "6m", "12m"]
@@ -26,18 +28,13 @@ def rates_by(p: pd.DataFrame, data_end, by: str, measure: str = "6m") -> pd.Data
     return indicators.rate_table(e, f"employed_{measure}", by=by, eligible=f"eligible_{measure}")
 
 
-def time_to_employment(p: pd.DataFrame, data_end) -> pd.DataFrame:
-    """Kaplan-Meier of days from training start to employment, censored at the exports'
-    date; people who never started training are left out."""
+def _days_to_employment(p: pd.DataFrame, data_end) -> tuple[np.ndarray, np.ndarray]:
     s = p[p["training_start_date"].notna()]
     end = pd.Timestamp(data_end)
     followed = (end - s["training_start_date"]).dt.days
     event = s["employment_date"].notna() & (s["days_to_employment"] >= 0)
     days = np.where(event, s["days_to_employment"].astype(float), followed.astype(float))
-    return models.kaplan_meier(days, event.to_numpy())
-
-
-TERMS = ["training_sessions_n", "barriers_n", "age_at_entry", "woman"]
+    return days, event.to_numpy()
 
 
 def model_people(d) -> pd.DataFrame:
@@ -49,36 +46,157 @@ def model_people(d) -> pd.DataFrame:
     unknown = p["landlord"].isin(list(d.lacking("sessions")))
     for c in ("sessions_n", "training_sessions_n", "session_hours"):
         p[c] = p[c].mask(unknown)
+    p["_no_sessions"] = unknown
     return p
 
 
-def model_frame(p: pd.DataFrame, data_end) -> pd.DataFrame:
+def time_to_employment(p: pd.DataFrame, data_end) -> pd.DataFrame:
+    """Kaplan-Meier of days from training start to employment, censored at the exports'
+    date; people who never started training are left out."""
+    return models.kaplan_meier(*_days_to_employment(p, data_end))
+
+
+def at_risk(p: pd.DataFrame, data_end, days) -> list[int]:
+    """Numbers at risk under the time-to-employment curve: people not yet in work and
+    still followed at each of `days` after starting training."""
+    d, _ = _days_to_employment(p, data_end)
+    d = d[~np.isnan(d)]
+    return [int((d >= x).sum()) for x in days]
+
+
+BARRIERS = ["disability", "single_parent", "no_qualification", "long_term_unemployed"]
+IMPUTATIONS = 30   # at least the percentage of people with a missing value (White, Royston and Wood 2011)
+
+
+def sessions_before(p: pd.DataFrame, sessions: pd.DataFrame, cutoff: pd.Series) -> pd.Series:
+    """Training sessions each person had strictly before `cutoff` (aligned with p): the
+    dosage as it stood before the outcome, not sessions held after it."""
+    s = sessions.loc[sessions["session_type"].eq("training"), ["person_id", "session_date"]]
+    s = s[s["person_id"].isin(set(p["person_id"]))]
+    cut = frames.lookup(s["person_id"], pd.Series(cutoff.to_numpy(), index=p["person_id"].to_numpy()))
+    before = s[s["session_date"].to_numpy() < cut.to_numpy()]
+    return p["person_id"].map(before.groupby("person_id").size()).fillna(0).astype(float)
+
+
+def model_frame(p: pd.DataFrame, data_end, sessions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """People followed 12 months after starting training, their outcome (employed within
+    those 12 months) and the model's variables. Dosage: training sessions held before the
+    job for those who found one within the 12 months, before the 12-month mark for the
+    others (`training_sessions_before`); `training_sessions_n` counts every session, those
+    after the job too, and is kept for comparison only."""
     e = indicators.employment_outcomes(p, data_end)
     d = e[e["eligible_12m"]].copy()
     d["employed"] = d["employed_12m"].astype(float)
     d["woman"] = (d["sex"] == "F").astype(float).where(d["sex"].notna())
+    if sessions is not None:
+        employed = d["employed_12m"].astype(bool)
+        cutoff = d["training_start_date"] + pd.Timedelta(days=365)
+        cutoff = cutoff.where(~employed, d["employment_date"])
+        d["training_sessions_before"] = sessions_before(d, sessions, cutoff)
     return d
 
 
-def odds_ratios(p: pd.DataFrame, data_end) -> models.Logit | None:
-    """Employment within 12 months of training start on dosage (training sessions),
-    barriers, age and sex, with landlord as area where several are pooled; errors
-    robust to clustering by neighbourhood. A term recorded for no one is left out (and
-    listed in `dropped`); None when nothing is left, or too few people."""
-    return fit_with_recorded(model_frame(p, data_end), "employed")
+FORMULA = "employed ~ training_sessions_before + barriers_n + age_at_entry + woman"
 
 
-def fit_with_recorded(d: pd.DataFrame, outcome: str) -> models.Logit | None:
-    kept, dropped = models.recorded_terms(d, TERMS)
-    if not kept:
+@dataclass
+class Model:
+    """The employment model: imputed (main) and complete-case estimates, and who lacks what."""
+
+    imputed: models.Logit | None
+    complete: models.Logit | None
+    eligible: int                  # people followed 12 months after starting training
+    missing: pd.DataFrame          # variable, missing: people lacking each variable of the model
+    groups: pd.DataFrame           # complete (True/False), n, k (found work), rate, lower, upper
+    dropped: tuple = ()            # terms left out: recorded for no one, or the same for everyone
+
+
+def known_dosage(d: pd.DataFrame) -> pd.DataFrame:
+    """People of landlords that gave no session records have no dosage (missing, not 0;
+    see model_people): left out of a model with dosage when others have it, and the
+    dosage term left out when nobody has it."""
+    if "_no_sessions" not in d or not d["_no_sessions"].astype(bool).any():
+        return d
+    unknown = d["_no_sessions"].astype(bool)
+    d = d.copy()
+    d["training_sessions_before"] = d["training_sessions_before"].mask(unknown)
+    return d[~unknown] if (~unknown).any() else d
+
+
+def _terms(d: pd.DataFrame, dosage: str = "training_sessions_before") -> tuple[list[str], tuple[str, ...]]:
+    """The model's terms that `d` can estimate (see models.recorded_terms)."""
+    return models.recorded_terms(d, [dosage, "barriers_n", "age_at_entry", "woman"])
+
+
+def _formula(d: pd.DataFrame, outcome: str = "employed", dosage: str = "training_sessions_before",
+             terms: list[str] | None = None) -> str:
+    terms = terms if terms is not None else _terms(d, dosage)[0]
+    f = f"{outcome} ~ " + " + ".join(terms or ["1"])
+    return f + " + C(landlord)" if d["landlord"].nunique() > 1 else f
+
+
+def imputed_logit(d: pd.DataFrame, formula: str, m: int = IMPUTATIONS, seed: int = 1) -> models.Logit | None:
+    """The logistic model on `d` with its missing characteristics (the four barrier flags,
+    sex, age) imputed by chained equations (models.impute_chained, from the outcome, the
+    dosage, the landlord and each other) and the m fits combined by Rubin's rules; the
+    number of barriers is recomputed from the imputed flags. Only the model's own
+    variables are imputed."""
+    outcome = formula.split("~")[0].strip()
+    used = [v for v in models.formula_variables(formula, d) if v not in (outcome, "landlord")]
+    dosage = [v for v in used if v.startswith("training_sessions")]
+    x = pd.DataFrame({"outcome": d[outcome].astype(float)}, index=d.index)
+    for v in dosage:
+        x[v] = d[v].astype(float)
+    for lid in sorted(d["landlord"].unique())[1:]:
+        x[f"landlord_{lid}"] = (d["landlord"] == lid).astype(float)
+    impute = ([*BARRIERS] if "barriers_n" in used else []) + [c for c in ("woman", "age_at_entry") if c in used]
+    for c in impute:
+        x[c] = d[c].astype("Float64").astype(float) if c != "woman" else d[c].astype(float)
+    predictors = [c for c in x.columns if c not in impute]
+    complete = int(d[models.formula_variables(formula, d)].notna().all(axis=1).sum())
+    frames = []
+    for f in models.impute_chained(x, impute, predictors, m=m, seed=seed):
+        g = d[[outcome, *dosage, "landlord", "neighbourhood_id"]].copy()
+        for c in ("woman", "age_at_entry"):
+            if c in used:
+                g[c] = f[c]
+        if "barriers_n" in used:
+            g["barriers_n"] = f[BARRIERS].sum(axis=1)
+        frames.append(g)
+    return models.logit_pooled(frames, formula, cluster="neighbourhood_id", complete=complete)
+
+
+def model(p: pd.DataFrame, data_end, sessions: pd.DataFrame, m: int = IMPUTATIONS) -> Model:
+    """Employment within 12 months of training start on dosage (training sessions before
+    the job or the 12-month mark), barriers, age and sex, with landlord as area where
+    several are pooled; errors robust to clustering by neighbourhood. Main estimates:
+    multiple imputation of missing characteristics; complete cases beside them. A term
+    recorded for no one (no landlord recorded sex, or none gave session records) is left
+    out and listed in `dropped`; people of a landlord without session records are left out
+    of a model with dosage."""
+    d = known_dosage(model_frame(p, data_end, sessions))
+    terms, dropped = _terms(d)
+    formula = _formula(d, terms=terms)
+    used = [v for v in models.formula_variables(formula, d) if v != "employed"]
+    variables = [*BARRIERS, "woman", "age_at_entry"]      # the dosage and the landlord are always known
+    missing = pd.DataFrame({"variable": variables, "missing": [int(d[v].isna().sum()) for v in variables]})
+    g = d.assign(complete=d[used].notna().all(axis=1))
+    groups = indicators.rate_table(g, "employed", by="complete").sort_values("complete", ascending=False)
+    imputed = imputed_logit(d, formula, m) if len(d) and terms else None
+    complete = models.logit_odds_ratios(d, formula, cluster="neighbourhood_id") if terms else None
+    return Model(imputed, complete, len(d), missing, groups.reset_index(drop=True), dropped)
+
+
+def odds_ratios(p: pd.DataFrame, data_end, sessions: pd.DataFrame | None = None) -> models.Logit | None:
+    """The employment model's complete-case odds ratios (see `model` for the main,
+    imputed ones). Without sessions, dosage counts every training session (held after
+    the job too): kept only to show what counting them does."""
+    d = model_frame(p, data_end, sessions)
+    dosage = "training_sessions_before" if sessions is not None else "training_sessions_n"
+    terms, _ = _terms(d, dosage)
+    if dosage not in terms:
         return None
-    formula = f"{outcome} ~ " + " + ".join(kept)
-    if d["landlord"].nunique() > 1:
-        formula += " + C(landlord)"
-    fit = models.logit_odds_ratios(d, formula, cluster="neighbourhood_id")
-    if fit is not None:
-        fit.dropped = dropped
-    return fit
+    return models.logit_odds_ratios(d, _formula(d, dosage=dosage, terms=terms), cluster="neighbourhood_id")
 
 
 BY_RELATIONS = (*indicators.RATE_RELATIONS, Along("n"), Along("k"))

@@ -602,6 +602,32 @@ def sustainment(ctx, accounts: dict[str, Account]) -> str:
     return "\n".join(out)
 
 
+def deadweight_table(ctx, accounts: dict[str, Account]) -> str:
+    """Which deadweight each landlord's account uses: measured from housing benefit
+    stopping among its comparison tenants (value.Basis.deadweight), with its interval, or
+    the assumed value of config/values.yml."""
+    t = ctx.t
+    assumed = ctx.values.assumptions["deadweight"]
+    measured = [a.basis.deadweight for a in accounts.values() if a.basis.deadweight is not None]
+    months, horizon = (measured[0].min_months, measured[0].horizon) if measured else (6, 12)
+    rows = []
+    for lid, a in accounts.items():
+        dw = a.basis.deadweight
+        if dw is None:
+            rows.append([ctx.landlord_name(lid), t.pct(assumed.central, 0),
+                         f"{t.pct(assumed.low, 0)} – {t.pct(assumed.high, 0)}", t("account.deadweight_assumed")])
+        else:
+            rows.append([ctx.landlord_name(lid), t.pct(dw.estimate, 1), f"{t.pct(dw.lower, 1)} – {t.pct(dw.upper, 1)}",
+                         t("account.deadweight_measured", stops=ctx.count(dw.stops), tenancies=ctx.count(dw.tenancies))])
+    head = [t("cols.landlord"), t("account.deadweight_cols.used"), t("account.deadweight_cols.interval"),
+            t("account.deadweight_cols.source")]
+    intro = para(ctx, "account.deadweight_intro", months=months, horizon=horizon, assumed=t.pct(assumed.central, 0),
+                 source=assumed.source.get(ctx.lang, ""))
+    caveat = para(ctx, "account.deadweight_caveat") if measured else ""
+    return (f"<h3>{esc(t('account.deadweight_title'))}</h3>" + intro
+            + table(head, rows, t("account.deadweight_caption")) + caveat)
+
+
 def sensitivity_section(ctx, accounts: dict[str, Account]) -> list[tuple[str, object]]:
     """What section 5 shows about uncertainty, per currency: (kind, content) pairs the
     notebook displays in order ('html' markup, or 'tornado' (title, table, currency))."""
@@ -613,6 +639,7 @@ def sensitivity_section(ctx, accounts: dict[str, Account]) -> list[tuple[str, ob
     by_cur: dict[str, list[Account]] = {}
     for a in accounts.values():
         by_cur.setdefault(a.currency, []).append(a)
+    out.append(("html", deadweight_table(ctx, accounts)))
     for cur, every in by_cur.items():
         if ctx.is_group and len(by_cur) > 1:
             out.append(("html", f"<h3>{esc(ctx.t('labels.currency_country.' + cur))} ({cur})</h3>"))

@@ -89,11 +89,21 @@ def rates(labels: list[str], rate, lower, upper, title: str, xlabel: str, refere
     return fig, alt
 
 
+def _at_risk_row(ax, times, labels, caption: str) -> None:
+    """Numbers under the x axis (numbers at risk, or checked), with their caption on the left."""
+    for x, label in zip(times, labels):
+        ax.annotate(label, (x, 0), xycoords=("data", "axes fraction"), xytext=(0, -38), textcoords="offset points",
+                    ha="center", va="top", fontsize=8)
+    ax.annotate(caption, (0, 0), xycoords="axes fraction", xytext=(-5, -38), textcoords="offset points",
+                ha="right", va="top", fontsize=8)
+
+
 def survival(curves: dict[str, pd.DataFrame], title: str, xlabel: str, ylabel: str, cumulative: bool = False,
-             min_at_risk: int = 0):
+             min_at_risk: int = 0, at_risk: tuple[list, list, str] | None = None):
     """Kaplan-Meier step curves with their intervals; `cumulative` shows 1 - S (share
     who had the event). Each curve stops before fewer than `min_at_risk` remain at risk,
-    where a step would show what happened to one or two people (and little else)."""
+    where a step would show what happened to one or two people (and little else).
+    `at_risk`: (times, numbers as a reader may see them, caption), shown under the axis."""
     fig, ax = _fig(title)
     fig.at_risk = {}      # name -> curve drawn: `localise` writes the numbers at risk under the axis
     for i, (name, c) in enumerate(curves.items()):
@@ -109,8 +119,34 @@ def survival(curves: dict[str, pd.DataFrame], title: str, xlabel: str, ylabel: s
     ax.set_ylim(0, 100)
     if len(curves) > 1:
         ax.legend()
+    alt = f"{title}. {xlabel}; {ylabel}."
+    if at_risk is not None:
+        times, labels, caption = at_risk
+        _at_risk_row(ax, times, labels, caption)
+        alt += f" {caption}: " + "; ".join(f"{x:g}: {label}" for x, label in zip(times, labels))
     fig.tight_layout()
-    return fig, f"{title}. {xlabel}; {ylabel}."
+    return fig, alt
+
+
+def checks(months, share, lower, upper, checked: list[str], title: str, xlabel: str, ylabel: str,
+           checked_label: str, pct=_pct):
+    """Shares found trading at each follow-up check, with their intervals, and under each
+    the number of businesses it counts (as a reader may see it): the figures reported, drawn."""
+    fig, ax = _fig(title)
+    m = np.asarray(months, dtype=float)
+    r, lo, hi = (np.asarray(v, dtype=float) * 100 for v in (share, lower, upper))
+    ax.errorbar(m, r, yerr=[np.clip(r - lo, 0, None), np.clip(hi - r, 0, None)], fmt="o", color=PALETTE[0],
+                ecolor=PALETTE[0], capsize=4)
+    ax.set_xticks(m, [f"{x:g}" for x in m])
+    ax.set_xlim(0, max(m.max() if len(m) else 1, 1) + 3)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    _at_risk_row(ax, m, checked, checked_label)
+    fig.tight_layout()
+    alt = f"{title}. " + "; ".join(f"{x:g}: {pct(v / 100, 0)} ({pct(a / 100, 0)} – {pct(b / 100, 0)}; {n})"
+                                   for x, v, a, b, n in zip(m, r, lo, hi, checked) if not np.isnan(v))
+    return fig, alt
 
 
 def forest(labels: list[str], estimate, lower, upper, title: str, xlabel: str, number=_number):

@@ -549,7 +549,7 @@ PANEL_TENANCY_FIELDS = {"neighbourhood", "tenancy_start", "tenancy_end", "househ
 NO_DAY = np.iinfo(np.int64).min     # a missing date among day numbers
 
 PANEL_SCHEMA = pa.schema([("landlord", pa.string()), ("tenancy_id", pa.string()), ("month", pa.date32()),
-                          ("rent_due", pa.float64()), ("arrears", pa.float64())])
+                          ("rent_due", pa.float64()), ("arrears", pa.float64()), ("housing_benefit", pa.bool_())])
 
 
 def _distinct(array: pa.Array, rule) -> tuple[np.ndarray, tuple]:
@@ -665,6 +665,16 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
         problems.append((pd.notna(rent_why), "rent_due", rent_why))
     else:   # an optional field the mapping does not give
         rent = np.full(len(rows), np.nan)
+    benefit = np.full(len(rows), np.nan)     # 1 received, 0 not, NaN not said
+    if "housing_benefit" in batch:
+        bidx, (flags, benefit_why) = _distinct(
+            batch["housing_benefit"],
+            lambda u: _flags(u, "housing_benefit", mapping, config, tokens, present=True))
+        benefit = flags.astype("Float64").to_numpy(dtype=float, na_value=np.nan)[bidx]
+        benefit_why = benefit_why.to_numpy(dtype=object)[bidx]
+        filled["housing_benefit"] = int(pc.sum(pc.not_equal(pc.utf8_trim_whitespace(
+            batch["housing_benefit"].fill_null("")), "")).as_py() or 0)
+        problems.append((pd.notna(benefit_why), "housing_benefit", benefit_why))
     about = {}
     if tenancy_ids is None:
         about, more = _panel_tenancy(batch, src, owner, config, tokens)
@@ -685,7 +695,8 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
     keep = ~rejected
     month_days = months.to_numpy(dtype="datetime64[D]").astype(np.int64)
     kept = {"code": code_u[idx][keep], "month": month_days[midx][keep].astype(np.int32), "rent": rent[keep],
-            "arrears": arrears[keep], "row": rows[keep], **{k: v[keep] for k, v in about.items()}}
+            "arrears": arrears[keep], "benefit": benefit[keep], "row": rows[keep],
+            **{k: v[keep] for k, v in about.items()}}
     rejects = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=REJECT_COLUMNS)
     return kept, rejects
 
@@ -699,7 +710,8 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
     derive = "tenancies" not in landlord.files
     codes: dict[str, int] = {}
     required = schema.required_fields("rent_accounts")
-    parts: dict[str, list[np.ndarray]] = {"code": [], "month": [], "rent": [], "arrears": [], "row": []}
+    parts: dict[str, list[np.ndarray]] = {"code": [], "month": [], "rent": [], "arrears": [], "benefit": [],
+                                          "row": []}
     if derive:
         parts |= {"hood": [], "start": [], "end": [], "household": []}
     files: list[FileAccount] = []
@@ -761,6 +773,7 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
         "month": pa.array(arrays["month"][keep].astype("datetime64[D]"), pa.date32()),
         "rent_due": pa.array(arrays["rent"][keep], pa.float64()),
         "arrears": pa.array(arrays["arrears"][keep], pa.float64()),
+        "housing_benefit": pa.array(arrays["benefit"][keep] == 1, pa.bool_(), mask=np.isnan(arrays["benefit"][keep])),
     }, schema=PANEL_SCHEMA)
     pq.write_table(table, out, row_group_size=1 << 20)
 

@@ -110,6 +110,10 @@ FIELDS: dict[str, dict[str, Field]] = {
         "month": F("month", required=True),
         "rent_due": F("number"),
         "arrears": F("number", required=True),
+        # housing benefit (APL in France, Universal Credit housing costs or Housing Benefit
+        # in the UK) received for the month, often paid to the landlord: its stopping
+        # after months of receipt is a proxy for a move into work (deadweight, value.py)
+        "housing_benefit": F("bool"),
         # used only when the landlord has no tenancies export: tenancies are then
         # derived from the panel, one per reference
         "neighbourhood": F("neighbourhood"),

@@ -80,25 +80,35 @@ class Programme:
     ambassadors: pd.DataFrame
     tenancies: pd.DataFrame
     truth: dict
+    world: dict | None = None   # the neighbourhoods' effects and sizes (synth.rates_given_neighbourhoods)
 
 
-def simulate(config: Config, params: dict, seed: int, scale: float) -> Programme:
-    rng = np.random.default_rng(seed)
+SESSION_GAP_DAYS = (6, 15)     # days between two training sessions of one person: uniform on [6, 15)
+
+
+def _latent_people(config: Config, params: dict, rng: np.random.Generator, scale: float,
+                   data_end, world: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """People, their pathway and their employment (the planted logistic model), before any
+    export. `data_end` None: no date is cut at the exports' date. `world`: the
+    neighbourhoods' effects and sizes of an earlier call (`latent["world"]`), to draw new
+    people in the same places; by default they are drawn too."""
     prog = config.programme["programme"]
     enrol0, enrol1 = np.datetime64(prog["enrolment_start"], "D"), np.datetime64(prog["enrolment_end"], "D")
-    data_end = np.datetime64(prog["data_end"], "D")
     pop, path, emp = params["population"], params["pathway"], params["employment"]
     frames = []
     next_id = 0
-    hood_effect = {}
+    hood_effect = {} if world is None else dict(world["hood_effect"])
+    sizes = {} if world is None else dict(world["weights"])
     for lid, landlord in config.landlords.items():
         n = max(int(round(params["engaged"].get(lid, 0) * scale)), 0)
         if n == 0:
             continue
         hoods = [h.id for h in landlord.neighbourhoods]
-        for h in hoods:
-            hood_effect[h] = rng.normal(0, emp["neighbourhood_sd"])
-        weights = rng.dirichlet(np.full(len(hoods), 4.0))
+        if world is None:
+            for h in hoods:
+                hood_effect[h] = rng.normal(0, emp["neighbourhood_sd"])
+            sizes[lid] = rng.dirichlet(np.full(len(hoods), 4.0))
+        weights = sizes[lid]
         female = rng.random(n) < pop["women"]
         age = np.clip(rng.normal(pop["age_at_entry"]["mean"], pop["age_at_entry"]["sd"], n),
                       pop["age_at_entry"]["min"], pop["age_at_entry"]["max"] + 0.99)
@@ -136,13 +146,14 @@ def simulate(config: Config, params: dict, seed: int, scale: float) -> Programme
     engagement = rng.lognormal(0, 0.45, n)
     extra = rng.poisson(path["sessions_mean"] * engagement)
     people["training_sessions"] = np.where(started, 1 + np.where(completed, extra, extra // 3), 0)
-    gap = rng.integers(6, 15, n)
+    gap = rng.integers(*SESSION_GAP_DAYS, n)
     train_end = people["training_start_date"] + (people["training_sessions"] - 1).clip(lower=0) * gap * DAY
     people["training_completed"] = completed
     people["exit_date"] = np.where(started, train_end + rng.integers(0, 45, n) * DAY,
                                    people["entry_date"] + rng.integers(30, 120, n) * DAY)
-    people.loc[people["exit_date"] > data_end, "exit_date"] = pd.NaT
-    people.loc[people["training_start_date"] > data_end, ["training_start_date"]] = pd.NaT
+    if data_end is not None:
+        people.loc[people["exit_date"] > data_end, "exit_date"] = pd.NaT
+        people.loc[people["training_start_date"] > data_end, ["training_start_date"]] = pd.NaT
 
     # employment within 12 months of starting training: the planted logistic model
     b_s, b_b = np.log(emp["or_per_session"]), np.log(emp["or_per_barrier"])
@@ -171,6 +182,18 @@ def simulate(config: Config, params: dict, seed: int, scale: float) -> Programme
     people["further_training_date"] = (people["exit_date"].fillna(anchor) + pd.to_timedelta(rng.integers(10, 200, n),
                                                                                           unit="D")).where(further)
 
+    return people, {"started": started, "anchor": anchor, "employed": employed, "into_work": into_work,
+                    "days": days, "world": {"hood_effect": hood_effect, "weights": sizes}}
+
+
+def simulate(config: Config, params: dict, seed: int, scale: float) -> Programme:
+    rng = np.random.default_rng(seed)
+    data_end = np.datetime64(config.programme["programme"]["data_end"], "D")
+    people, latent = _latent_people(config, params, rng, scale, data_end)
+    emp = params["employment"]
+    started, anchor, employed, into_work, days = (latent[k] for k in ("started", "anchor", "employed", "into_work",
+                                                                      "days"))
+
     # truth of the employment model, on the population with a full 12-month window
     window = started & (anchor + pd.Timedelta(days=365) <= pd.Timestamp(data_end)).to_numpy()
     emp_days = pd.Series(np.where(into_work, days, np.nan))
@@ -190,7 +213,9 @@ def simulate(config: Config, params: dict, seed: int, scale: float) -> Programme
             else None,
         },
     }
-    return _rest(config, params, rng, people, truth, data_end)
+    prog = _rest(config, params, rng, people, truth, data_end)
+    prog.world = latent["world"]
+    return prog
 
 
 def _rest(config, params, rng, people, truth, data_end) -> Programme:
@@ -210,7 +235,7 @@ def _rest(config, params, rng, people, truth, data_end) -> Programme:
     k = people["training_sessions"].to_numpy()
     idx = np.repeat(np.arange(n), k)
     step = np.concatenate([np.arange(m) for m in k]) if len(idx) else np.array([], dtype=int)
-    gap = rng.integers(6, 15, n)[idx]
+    gap = rng.integers(*SESSION_GAP_DAYS, n)[idx]
     rows.append(pd.DataFrame({"uid": people["uid"].to_numpy()[idx],
                               "session_date": people["training_start_date"].to_numpy()[idx] + step * gap * DAY,
                               "session_type": "training"}))
@@ -354,8 +379,13 @@ def _tenancies(config, params, rng, people, truth, data_end) -> pd.DataFrame:
     return ten
 
 
-def panel_rows(ten: pd.DataFrame, params: dict, rng: np.random.Generator, data_end) -> dict[str, np.ndarray]:
-    """Monthly balances of a block of tenancies, around each one's reference month."""
+def panel_rows(ten: pd.DataFrame, params: dict, rng: np.random.Generator, data_end,
+               benefit: bool = False) -> dict[str, np.ndarray]:
+    """Monthly balances of a block of tenancies, around each one's reference month; with
+    `benefit`, whether housing benefit was received each month too (1, 0, or NaN for a
+    month exported blank): a recipient's benefit stops for good at a constant monthly
+    rate (comparison tenancies: `comparison_exit_12m` within any 12 months), and a
+    participant's the month after the job starts (`participant_exit_after_job`)."""
     t = params["tenancies"]
     span = t["months_before"] + t["months_after"] + 1
     rel = np.tile(np.arange(-t["months_before"], t["months_after"] + 1), len(ten))
@@ -371,7 +401,23 @@ def panel_rows(ten: pd.DataFrame, params: dict, rng: np.random.Generator, data_e
     treated = ~np.isnat(event) & (month > event)
     arrears = (ten["base"].to_numpy()[idx] + hood_trend + december + rng.normal(0, t["arrears_sd_within"], len(idx))
                + np.where(treated, t["arrears_effect_of_job"], 0.0))
-    return {"tenancy": idx, "month": month, "rent": ten["rent"].to_numpy()[idx], "arrears": np.round(arrears, 2)}
+    out = {"tenancy": idx, "month": month, "rent": ten["rent"].to_numpy()[idx], "arrears": np.round(arrears, 2)}
+    if benefit:
+        hb = params["housing_benefit"]
+        n = len(ten)
+        participant = ten["participant"].to_numpy(dtype=bool)
+        receives = rng.random(n) < np.where(participant, hb["receipt_participant"], hb["receipt_comparison"])
+        monthly = 1 - (1 - hb["comparison_exit_12m"]) ** (1 / 12)
+        first = np.full(n, np.iinfo(np.int64).max)
+        np.minimum.at(first, idx, month.astype(np.int64))
+        stop = first + rng.geometric(monthly, n)          # first month without it
+        job = ten["event_month"].to_numpy().astype("datetime64[M]")
+        quits = participant & ~np.isnat(job) & (rng.random(n) < hb["participant_exit_after_job"])
+        stop = np.where(quits, np.minimum(stop, job.astype(np.int64) + 1), stop)
+        got = (receives[idx] & (month.astype(np.int64) < stop[idx])).astype(float)
+        got[rng.random(len(got)) < hb["missing"]] = np.nan
+        out["benefit"] = got
+    return out
 
 
 # --- writing exports ------------------------------------------------------------------------
@@ -674,8 +720,10 @@ def _export_housing(prog, landlord, params, folder, w, people, ten_fmt) -> dict:
     mr = landlord.files["rent_accounts"]
     path = folder / mr.path
     data_end = np.datetime64(w.config.programme["programme"]["data_end"], "D")
-    header = mr.delimiter.join(_csv_quote(mr.columns[c], mr.delimiter)
-                               for c in ("tenancy_ref", "month", "rent_due", "arrears")) + "\r\n"
+    benefit = "housing_benefit" in mr.columns and bool(params.get("housing_benefit"))
+    fields = ("tenancy_ref", "month", "rent_due", "arrears", *(("housing_benefit",) if benefit else ()))
+    header = mr.delimiter.join(_csv_quote(mr.columns[c], mr.delimiter) for c in fields) + "\r\n"
+    yes, no = mr.booleans["true"][0], mr.booleans["false"][0]
     refs = np.array(ten["tenancy_ref"], dtype=object)
     month_fmt = mr.month_formats[0]
     opts = pacsv.WriteOptions(include_header=False, delimiter=mr.delimiter, quoting_style="needed")
@@ -684,7 +732,7 @@ def _export_housing(prog, landlord, params, folder, w, people, ten_fmt) -> dict:
         fh.write(header.encode(mr.encoding))
         for start in range(0, len(ten), 20_000):
             block = ten.iloc[start:start + 20_000]
-            p = panel_rows(block, params, rng, data_end)
+            p = panel_rows(block, params, rng, data_end, benefit=benefit)
             months = np.unique(p["month"])
             labels = pa.array([pd.Timestamp(mo).strftime(month_fmt) for mo in months])
             month_idx = np.searchsorted(months, p["month"])
@@ -697,8 +745,12 @@ def _export_housing(prog, landlord, params, folder, w, people, ten_fmt) -> dict:
             bad = rng.random(len(arrears)) < q["impossible_value"] / 4
             arrears[bad] = "999999"
             spoiled += int(bad.sum())
-            table = pa.table({"t": pa.array(refs[start + p["tenancy"]], pa.string()),
-                              "m": labels.take(pa.array(month_idx)), "r": rent, "a": pa.array(arrears, pa.string())})
+            columns = {"t": pa.array(refs[start + p["tenancy"]], pa.string()),
+                       "m": labels.take(pa.array(month_idx)), "r": rent, "a": pa.array(arrears, pa.string())}
+            if benefit:
+                columns["b"] = pa.array(np.where(np.isnan(p["benefit"]), "", np.where(p["benefit"] == 1, yes, no)),
+                                        pa.string())
+            table = pa.table(columns)
             repeat = rng.random(table.num_rows) < 0.0005   # a month exported twice
             if repeat.any():
                 table = pa.concat_tables([table, table.filter(pa.array(repeat))])
@@ -711,6 +763,139 @@ def _export_housing(prog, landlord, params, folder, w, people, ten_fmt) -> dict:
 
 def _csv_quote(text: str, delimiter: str) -> str:
     return f'"{text}"' if delimiter in text or '"' in text else text
+
+
+# --- population values -------------------------------------------------------------------
+
+_POPULATION: dict[str, dict] = {}
+
+
+def _sessions_before(k: np.ndarray, gap: np.ndarray, cutoff_days: np.ndarray) -> np.ndarray:
+    """Training sessions (held every `gap` days from the start, `k` in all) strictly before
+    `cutoff_days` after the start."""
+    return np.minimum(k, np.ceil(np.maximum(cutoff_days, 0) / gap)).astype(float)
+
+
+def _logit_population(frame: pd.DataFrame, terms: list[str], outcome: str) -> dict[str, float]:
+    from .models import _logit_fit
+
+    landlords = sorted(frame["landlord"].unique())
+    X = np.column_stack([np.ones(len(frame)), *[(frame["landlord"] == l).to_numpy(float) for l in landlords[1:]],
+                         frame[terms].to_numpy(float)])
+    beta, _ = _logit_fit(X, frame[outcome].to_numpy(float))
+    return {t: float(np.exp(b)) for t, b in zip(terms, beta[-len(terms):])}
+
+
+def _employment_population(config: Config, params: dict, rng: np.random.Generator, data_end, world=None):
+    """One simulated programme's people as the employment estimators see them: the model's
+    frame (people followed 12 months after starting training), the business model's, and
+    who is in work at exit and at 6 months among the leavers followed that long."""
+    people, latent = _latent_people(config, params, rng, 1.0, data_end, world)
+    end = pd.Timestamp(data_end)
+    employed, days = latent["employed"], latent["days"]
+    gap = rng.integers(*SESSION_GAP_DAYS, len(people))
+    k = people["training_sessions"].to_numpy()
+    age = np.floor((people["entry_date"] - people["birth_date"]).dt.days / 365.25).to_numpy(float)
+    base = pd.DataFrame({"landlord": people["landlord"].to_numpy(), "barriers_n": people["barriers"].to_numpy(float),
+                         "age_at_entry": age, "woman": (people["sex"] == "F").to_numpy(float)})
+    followed = (people["training_start_date"].notna() & (people["training_start_date"] + pd.Timedelta(days=365)
+                                                          <= end)).to_numpy()
+    created = employed & people["business"].to_numpy()
+    model = base.assign(employed=employed.astype(float), sessions_all=k.astype(float),
+                        sessions_before=_sessions_before(k, gap, np.where(employed, days, 365)))[followed]
+    business = base.assign(created=created.astype(float),
+                           sessions_before=_sessions_before(k, gap, np.where(created, days, 365)))[followed]
+    job, exit_ = people["employment_date"], people["exit_date"]
+    rates = {}
+    for name, after in (("exit", 28), ("6m", 183)):
+        eligible = (exit_.notna() & (exit_ + pd.Timedelta(days=after) <= end)).to_numpy()
+        rates[name] = (job.notna() & (job <= exit_ + pd.Timedelta(days=after))).to_numpy()[eligible]
+    return model, business, rates, latent["world"]
+
+
+def population_values(config: Config, params: dict, replicates: int = 60, seed: int = 20231129) -> dict:
+    """Population values of the estimands the reports show, under the planted model: what
+    each estimator would give with unlimited data (its probability limit), not what one
+    sample realised. Where the planted value is itself the estimand (the arrears effect,
+    business survival, the comparison tenants' benefit exits), it is given; where the
+    report's estimand is not a planted parameter (odds ratios of a model that counts
+    sessions held before the outcome, marginal rates), it is computed on `replicates`
+    simulated programmes of the default size, each in new neighbourhoods (their effects
+    drawn again), pooled, each person counted where the estimator counts them (followed
+    long enough before the exports' date). Deterministic; kept per process."""
+    key = json.dumps([params, list(config.landlords), replicates, seed], sort_keys=True, default=str)
+    if key in _POPULATION:
+        return _POPULATION[key]
+    data_end = np.datetime64(config.programme["programme"]["data_end"], "D")
+    model, business, rates = [], [], {"exit": [], "6m": []}
+    for r in range(replicates):
+        m, b, rt, _ = _employment_population(config, params, np.random.default_rng([seed, r]), data_end)
+        model.append(m)
+        business.append(b)
+        for name in rates:
+            rates[name].append(rt[name])
+    model, business = pd.concat(model, ignore_index=True), pd.concat(business, ignore_index=True)
+    terms = ["sessions_before", "barriers_n", "age_at_entry", "woman"]
+    before = _logit_population(model, terms, "employed")
+    every = _logit_population(model.assign(sessions_before=model["sessions_all"]), terms, "employed")
+    creators = _logit_population(business, terms, "created")
+    biz = params["business"]
+    rate = -np.log(biz["survival_12m"]) / 365.0
+    offsets = np.arange(-10, 11)
+    survival = {f"{m}m": float(np.mean(np.exp(-rate * (int(round(m * 30.44)) + offsets + 0.5))))
+                for m in biz["checks_months"]}
+    out = {
+        "note": "population values (probability limits) of the estimands under the planted model, in new "
+                "neighbourhoods; `given_neighbourhoods`: the rates in this sample's neighbourhoods (see "
+                "synth.population_values and synth.rates_given_neighbourhoods)",
+        "replicates": replicates,
+        "employment_or_per_session_before_outcome": before["sessions_before"],
+        "employment_or_per_barrier": before["barriers_n"],
+        "employment_or_per_session_all_sessions": every["sessions_before"],
+        "employment_or_per_barrier_all_sessions": every["barriers_n"],
+        "business_or_per_session_before_creation": creators["sessions_before"],
+        "business_or_per_barrier": creators["barriers_n"],
+        "employment_rate_12m": float(model["employed"].mean()),
+        "employed_within_365_days_of_training_start": float(model["employed"].mean()),
+        "employment_rate_exit": float(np.concatenate(rates["exit"]).mean()),
+        "employment_rate_6m": float(np.concatenate(rates["6m"]).mean()),
+        "business_survival_at_checks": survival,
+        "arrears_effect_of_employment": float(params["tenancies"]["arrears_effect_of_job"]),
+        "tenancy_end_difference": 0.0,
+    }
+    benefit = params.get("housing_benefit")
+    if benefit:
+        out["deadweight_comparison_exit_12m"] = float(benefit["comparison_exit_12m"])
+    _POPULATION[key] = out
+    return out
+
+
+def rates_given_neighbourhoods(config: Config, params: dict, world: dict, replicates: int = 30,
+                               seed: int = 20231130) -> dict:
+    """The employment rates in the neighbourhoods of one sample (their effects and sizes
+    held, `world`), with unlimited people: what a rate with a Wilson interval, which treats
+    people and not places as drawn, estimates. (In new neighbourhoods the rate would vary
+    more than that interval says; the odds ratios' intervals, robust to clustering by
+    neighbourhood, allow for it.)"""
+    data_end = np.datetime64(config.programme["programme"]["data_end"], "D")
+    model, rates = [], {"exit": [], "6m": []}
+    for r in range(replicates):
+        m, _, rt, _ = _employment_population(config, params, np.random.default_rng([seed, r]), data_end, world)
+        model.append(m["employed"].to_numpy())
+        for name in rates:
+            rates[name].append(rt[name])
+    twelve = float(np.concatenate(model).mean())
+    return {"employment_rate_12m": twelve, "employed_within_365_days_of_training_start": twelve,
+            **{f"employment_rate_{k}": float(np.concatenate(v).mean()) for k, v in rates.items()}}
+
+
+def truth_values(config: Config, params: dict, seed: int, scale: float) -> dict:
+    """The population block of the truth file `generate(seed, scale)` writes, without
+    writing anything (the benchmark recomputes it)."""
+    data_end = np.datetime64(config.programme["programme"]["data_end"], "D")
+    _, latent = _latent_people(config, params, np.random.default_rng(seed), scale, data_end)
+    return {**population_values(config, params),
+            "given_neighbourhoods": rates_given_neighbourhoods(config, params, latent["world"])}
 
 
 # --- entry point ------------------------------------------------------------------------------
@@ -738,6 +923,16 @@ def generate(raw: Path, config: Config, seed: int = 20230331, scale: float = 1.0
     marker = {"synthetic": True, "generator": f"increase-eval {__version__}", "seed": seed, "scale": scale,
               "note": "Synthetic data made by 'increase-eval synth'. No real person is described."}
     (stage / SYNTHETIC_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+    hb = params.get("housing_benefit")
+    if hb:
+        prog.truth["deadweight"] = {
+            "comparison_exit_12m": hb["comparison_exit_12m"],
+            "definition": "share of comparison tenancies receiving housing benefit for at least 6 months whose "
+                          "benefit stops within the next 12 months (a proxy for a move into work)",
+            "landlords": sorted(l.id for l in config.landlords.values() if "rent_accounts" in l.files
+                                and "housing_benefit" in l.files["rent_accounts"].columns)}
+    prog.truth["population"] = {**population_values(config, params),
+                                "given_neighbourhoods": rates_given_neighbourhoods(config, params, prog.world)}
     truth = {**prog.truth, "seed": seed, "scale": scale, "planted_flaws": flaws,
              "people": int(prog.people["uid"].nunique())}
     # swap in: the previous synthetic data is replaced whole, never mixed

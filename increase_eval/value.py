@@ -44,6 +44,7 @@ from .errors import ConfigError
 ASSUMPTIONS = ["deadweight", "displacement", "attribution", "drop_off", "duration_years", "discount_rate"]
 STAKEHOLDERS = ["landlord", "residents", "public_purse", "local_economy"]
 SHARES = {"deadweight", "displacement", "attribution", "drop_off"}
+DEADWEIGHT_MAX = 0.999   # a drawn deadweight stays a share
 
 
 # --- the values table (config/values.yml) ---------------------------------------------------------
@@ -236,12 +237,18 @@ class Basis:
     why_no_arrears: str | None = None   # reason key when arrears cannot be estimated
     why_no_turnover: str | None = None  # reason key when tenancy endings cannot be compared
     missing: frozenset = frozenset()    # optional exports the landlord did not provide (data.OPTIONAL_TABLES)
+    deadweight: object | None = None    # tenancies.BenefitExits: deadweight measured from housing benefit
+                                        # stopping among comparison tenants; None: the assumed value
 
     @property
     def measured(self) -> bool:
         """Whether people into work can be counted: without an outcomes export they cannot
         (none recorded is not none found), and neither can the value they bring."""
         return "outcomes" not in self.missing
+
+    @property
+    def deadweight_estimated(self) -> bool:
+        return self.deadweight is not None
 
 
 def arrears_effect(tenancies_: pd.DataFrame, panel: pd.DataFrame, participants: pd.DataFrame,
@@ -303,7 +310,7 @@ def _records(outcomes: pd.DataFrame, people: pd.DataFrame, kind: str) -> int:
 
 def basis(landlord, d, data_end) -> Basis:
     """One landlord's counts and estimates, from its processed data (`d`: a Dataset)."""
-    from . import businesses, indicators
+    from . import businesses, indicators, tenancies
     from .data import OPTIONAL_TABLES
 
     mine = lambda f: f[f["landlord"] == landlord.id] if "landlord" in f else f  # noqa: E731
@@ -331,7 +338,8 @@ def basis(landlord, d, data_end) -> Basis:
         trained=int(indicators.reached(p, "training_started").sum()),
         completed=int(indicators.reached(p, "training_completed").sum()),
         arrears=arrears, turnover=sustained, survival_12m=survival, cost=landlord.cost,
-        why_no_arrears=why, why_no_turnover=why_turnover, missing=missing)
+        why_no_arrears=why, why_no_turnover=why_turnover, missing=missing,
+        deadweight=tenancies.benefit_exits(ten, panel) if len(ten) and len(panel) else None)
 
 
 # --- the model, vectorised over draws --------------------------------------------------------------
@@ -384,6 +392,10 @@ def parameters(b: Basis, values: Values, n: int = 1, rng: np.random.Generator | 
     if b.turnover is not None:
         out["turnover_difference"] = (np.full(n, b.turnover.difference) if own is None
                                       else own.normal(b.turnover.difference, b.turnover.std_error, n))
+    if b.deadweight is not None:   # measured: its own estimate and sampling distribution replace the assumption
+        dw = b.deadweight
+        out["deadweight"] = (np.full(n, dw.estimate) if own is None
+                             else np.clip(own.normal(dw.estimate, dw.std_error, n), 0.0, DEADWEIGHT_MAX))
     return out
 
 
@@ -519,7 +531,11 @@ def _ranges(bases: list[Basis], values: Values) -> list[tuple[str, float, float,
     for name in ASSUMPTIONS:
         s = values.assumptions[name]
         domain = (0.0, 0.999) if name in SHARES else (0.0, 40.0) if name == "duration_years" else (0.0, 1.0)
-        out.append((name, s.central, s.low, s.high, domain))
+        central, low, high = s.central, s.low, s.high
+        if name == "deadweight" and len(bases) == 1 and bases[0].deadweight is not None:
+            dw = bases[0].deadweight   # measured: its estimate and 95% interval
+            central, low, high = dw.estimate, dw.lower, dw.upper
+        out.append((name, central, low, high, domain))
     b = bases[0]
     turnover = any(x.turnover is not None and x.turnover.supported for x in bases)
     for v in _specs(b, values):

@@ -600,3 +600,23 @@ def test_a_registry_place_is_in_the_landlord_s_country(tmp_path):
     add_landlord(tmp_path, spec, {}, registry=REGISTRY)
     with pytest.raises(ConfigError, match="'UK-SHARED-01' is in UK according to .*neighbourhoods.yml, and"):
         load(tmp_path / "config", only=[LID])
+
+
+# --- 8. housing benefit in the rent panel ---------------------------------------------------------------
+
+def test_housing_benefit_received_month_by_month_is_read_as_yes_no(tmp_path):
+    spec = mapping({"tenancies": {"path": "tenancies.csv", "columns": {"tenancy_ref": "Tenancy", "neighbourhood": "Ward",
+                                                                        "tenancy_start": "Start"}},
+                    "rent_accounts": {"path": "panel.csv", "columns": {"tenancy_ref": "Tenancy", "month": "Month",
+                                                                       "arrears": "Arrears",
+                                                                       "housing_benefit": "UC housing costs"}}})
+    add_landlord(tmp_path, spec, {"tenancies.csv": ["Tenancy,Ward,Start", "T1,North,01/01/2010", "T2,South,01/01/2012"],
+                                  "panel.csv": ["Tenancy,Month,Arrears,UC housing costs", "T1,2019-05,10,Y",
+                                                "T1,2019-06,12,N", "T2,2019-05,0,", "T2,2019-06,0,maybe"]})
+    r = run(tmp_path)
+    assert r.accounts()[("rent_accounts", "panel.csv")] == (4, 3, 1, 0)
+    panel = r.table("rent_accounts").sort_values(["arrears", "month"], ascending=[False, True])
+    assert listed(panel["housing_benefit"]) == [False, True, None]     # a blank month says nothing
+    (row, column, reason), = r.rejects("rent_accounts")
+    assert (row, column) == (5, "UC housing costs") and reason.startswith("not a yes/no value")
+    assert in_french([reason]) == []

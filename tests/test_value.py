@@ -77,9 +77,10 @@ def test_people_are_counted_once_per_outcome_area(everyone, accounts):
 def test_the_landlord_s_arrears_value_recovers_the_planted_effect(accounts, values, prepared):
     truth = prepared.truth["arrears"]["effect_of_employment"]
     a0 = value.central(values)
-    factor = (1 - a0["deadweight"]) * (1 - a0["displacement"]) * (1 - a0["attribution"])
     covered = 0
     for lid, a in accounts.items():
+        deadweight = a.basis.deadweight.estimate if a.basis.deadweight is not None else a0["deadweight"]
+        factor = (1 - deadweight) * (1 - a0["displacement"]) * (1 - a0["attribution"])
         arr = a.basis.arrears
         assert arr is not None and arr.treated_tenancies > 0 and arr.treated_months > arr.treated_tenancies
         planted = values.deflate(-truth * arr.treated_tenancies * factor, a.currency, arr.year)
@@ -108,6 +109,32 @@ def test_monte_carlo_is_reproducible_vectorised_and_brackets_the_central_values(
     for key in ("ratio", "social", "landlord"):
         lo, hi = a.intervals[key]
         assert lo < a.totals[key] < hi, key
+
+
+def test_deadweight_is_measured_where_the_rent_accounts_record_housing_benefit(accounts, values):
+    assumed = values.assumptions["deadweight"]
+    measured = {lid for lid, a in accounts.items() if a.basis.deadweight is not None}
+    assert measured == {"clarion", "neotoa", "logirep"}
+    for lid, a in accounts.items():
+        x0 = value.parameters(a.basis, values)["deadweight"][0]
+        dw = a.tornado.set_index("assumption").loc["deadweight"]
+        if lid in measured:
+            est = a.basis.deadweight
+            assert x0 == est.estimate and (dw["base"], dw["low_value"], dw["high_value"]) == (est.estimate, est.lower,
+                                                                                             est.upper)
+            # its sampling distribution, not the assumption's triangle, in the simulations
+            shared, own = value._rngs(values, lid)
+            draws = value.parameters(a.basis, values, 20_000, shared, own)["deadweight"]
+            assert draws.mean() == pytest.approx(est.estimate, abs=0.002)
+            assert draws.std() == pytest.approx(est.std_error, rel=0.05)
+        else:
+            assert x0 == assumed.central and (dw["low_value"], dw["high_value"]) == (assumed.low, assumed.high)
+    # the account uses it: a higher deadweight, a lower social value
+    lid = sorted(measured)[0]
+    b = accounts[lid].basis
+    higher = b.__class__(**{**b.__dict__, "deadweight": b.deadweight.__class__(
+        **{**b.deadweight.__dict__, "estimate": b.deadweight.estimate + 0.1})})
+    assert value.account(higher, values).totals["social"] < accounts[lid].totals["social"]
 
 
 def test_break_even_values_sit_where_the_ratio_is_1(accounts, values):

@@ -200,6 +200,11 @@ KEYWORDS: dict[str, dict[str, list[str]]] = {
         "rent_due": ["rent due", "rent", "rent charged", "loyer", "quittance", "loyer quittance", "charge"],
         "arrears": ["arrears", "arrears balance", "balance", "solde", "solde impaye", "impaye", "dette",
                     "dette locative", "debt"],
+        # housing benefit received for the month (France: APL, often paid to the landlord,
+        # "tiers payant"; UK: Housing Benefit, or Universal Credit's housing costs element)
+        "housing_benefit": ["housing benefit", "hb", "apl", "apl tiers payant", "aide logement", "aide au logement",
+                            "tiers payant", "housing costs", "housing costs uc", "uc housing costs",
+                            "housing element"],
         "neighbourhood": _HOOD,
         "tenancy_start": ["tenancy start", "date entree", "date effet", "debut bail", "start date"],
         "tenancy_end": ["tenancy end", "date sortie", "fin bail", "end date"],

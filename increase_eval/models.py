@@ -243,7 +243,7 @@ def logit_pooled(frames: list[pd.DataFrame], formula: str, cluster: str | None =
     table = table[table["term"] != "Intercept"].reset_index(drop=True)
     d = frames[0]
     return Logit(table, len(d), int(_as_float(d[[outcome]])[outcome].sum()),
-                 int(d[cluster].nunique()) if cluster else 0, formula, m, complete)
+                 int(d[cluster].nunique()) if cluster else 0, formula, imputations=m, complete=complete)
 
 
 def recorded_terms(data: pd.DataFrame, terms: list[str]) -> tuple[list[str], tuple[str, ...]]:

@@ -610,14 +610,21 @@ def deadweight_table(ctx, accounts: dict[str, Account]) -> str:
     assumed = ctx.values.assumptions["deadweight"]
     measured = [a.basis.deadweight for a in accounts.values() if a.basis.deadweight is not None]
     months, horizon = (measured[0].min_months, measured[0].horizon) if measured else (6, 12)
+    def share(v, d):   # a percentage the workbook keeps as a number
+        return Num(t.pct(v, d), round(float(v), d + 2), "percent", decimals=d)
+
+    def shares(lo, hi, d):
+        return Num(f"{t.pct(lo, d)} – {t.pct(hi, d)}", (round(float(lo), d + 2), round(float(hi), d + 2)), "interval",
+                   decimals=d, unit="%")
+
     rows = []
     for lid, a in accounts.items():
         dw = a.basis.deadweight
         if dw is None:
-            rows.append([ctx.landlord_name(lid), t.pct(assumed.central, 0),
-                         f"{t.pct(assumed.low, 0)} – {t.pct(assumed.high, 0)}", t("account.deadweight_assumed")])
+            rows.append([ctx.landlord_name(lid), share(assumed.central, 0), shares(assumed.low, assumed.high, 0),
+                         t("account.deadweight_assumed")])
         else:
-            rows.append([ctx.landlord_name(lid), t.pct(dw.estimate, 1), f"{t.pct(dw.lower, 1)} – {t.pct(dw.upper, 1)}",
+            rows.append([ctx.landlord_name(lid), share(dw.estimate, 1), shares(dw.lower, dw.upper, 1),
                          t("account.deadweight_measured", stops=ctx.count(dw.stops), tenancies=ctx.count(dw.tenancies))])
     head = [t("cols.landlord"), t("account.deadweight_cols.used"), t("account.deadweight_cols.interval"),
             t("account.deadweight_cols.source")]

@@ -4,6 +4,7 @@ killed at any moment leaves the previous outputs whole."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -50,11 +51,18 @@ def birth_dates(raw: Path, config) -> set[str]:
     return out
 
 
+BASE64 = re.compile(r"base64,([A-Za-z0-9+/=\s]+)")
+
+
 def output_text(outputs: Path) -> str:
+    """Every output's text; embedded images and fonts decoded (text hidden in their bytes
+    is still found), not left as base64, whose letters hold any short name by chance."""
     parts = []
     for path in outputs.rglob("*"):
         if path.suffix in (".html", ".json", ".ipynb"):
-            parts.append(path.read_text(encoding="utf-8"))
+            text_ = path.read_text(encoding="utf-8")
+            parts += [base64.b64decode(m.group(1)).decode("latin-1") for m in BASE64.finditer(text_)]
+            parts.append(BASE64.sub("base64,", text_))
         elif path.suffix == ".xlsx":
             for ws in load_workbook(path).worksheets:
                 parts += [str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None]

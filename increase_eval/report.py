@@ -65,8 +65,12 @@ class Result:
     files: dict = field(default_factory=dict)     # file published -> its SHA-256
 
 
+EXPLORE = "00_explore.ipynb"   # the evaluator's own exploration: never part of a report
+
+
 def notebooks() -> list[Path]:
-    return sorted(NOTEBOOKS_DIR.glob("0*.ipynb"))
+    """The report's notebooks, in reading order (01_summary ... 07_methods)."""
+    return sorted(p for p in NOTEBOOKS_DIR.glob("0*.ipynb") if p.name != EXPLORE)
 
 
 def plan(config: Config, entities: list[str] | None = None, lang: str | None = None) -> list[Job]:
@@ -121,11 +125,15 @@ def _start_kernel(work: Path, retries: int = 3):
     """A kernel for one report's notebooks; one that fails to start is retried
     (papermill#511: 'Address already in use' when many start at once). It dies with this
     job, even when the job is killed with SIGKILL (lifeline), and its connection file is
-    in the job's work folder, which the next run removes if the job could not."""
+    in the job's work folder, which the next run removes if the job could not. The kernel
+    is the project's own (`increase-eval`, lab.py), the one the notebooks name."""
     from jupyter_client.manager import KernelManager
 
+    from . import lab
+
+    specs = lab.spec_manager()
     for attempt in range(1, retries + 1):
-        km = KernelManager(kernel_name="python3", connection_file=str(work / "kernel.json"))
+        km = KernelManager(kernel_name=lab.KERNEL, kernel_spec_manager=specs, connection_file=str(work / "kernel.json"))
         try:
             km.start_kernel(cwd=str(NOTEBOOKS_DIR), preexec_fn=lifeline.preexec(os.getpid()))
             client = km.client()
@@ -146,7 +154,9 @@ def _execute_notebook(path: Path, out: Path, params: dict, timeout: int, km) -> 
     in the tests, so none depends on another)."""
     import papermill as pm
 
-    pm.execute_notebook(str(path), str(out), parameters=params, kernel_name="python3", cwd=str(NOTEBOOKS_DIR),
+    from .lab import KERNEL
+
+    pm.execute_notebook(str(path), str(out), parameters=params, kernel_name=KERNEL, cwd=str(NOTEBOOKS_DIR),
                         progress_bar=False, execution_timeout=timeout, log_output=False, km=km)
 
 
@@ -377,6 +387,8 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
         raise FileNotFoundError(f"no processed data in {processed}: run 'increase-eval prepare' first")
     manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
     jobs = plan(config, entities, lang)
+    from . import lab
+    lab.ensure_kernel()     # registered once here, before jobs start their kernels (a fresh clone too)
     digest = inputs_digest(config)
     results: dict[Job, Result] = {}
     todo = []

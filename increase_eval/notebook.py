@@ -59,15 +59,19 @@ class Context:
         """Arrears estimates (difference in differences, event study, matching) for each
         currency of this entity, over the landlords that provided rent accounts and the
         outcomes that date finding work (None for a currency where none did, or too few
-        tenancies can be compared); computed once per kernel and data snapshot."""
-        from . import tenancies
+        tenancies can be compared); computed once per data snapshot and kept on disk
+        (cache.py), shared by the notebooks, both languages, the group's reports that
+        pool the same landlords and Lab sessions."""
+        from . import cache, tenancies
 
         key = ("arrears", self.data.manifest["snapshot"], self.entity)
         if key not in _CACHE:
             out = {}
             for currency, landlords in self.currencies().items():
                 d = self.data.having(*ARREARS_TABLES).only(landlords)
-                out[currency] = (tenancies.estimates(d.tenancies, d.rent_accounts, d.participants)
+                # the same landlords give the same estimates whichever report pools them (`all` and `fr`)
+                out[currency] = (cache.get(d, self.config, "arrears", [currency, *d.landlords],
+                                           lambda d=d: tenancies.estimates(d.tenancies, d.rent_accounts, d.participants))
                                  if d.landlords else None)
             _CACHE[key] = out
         return _CACHE[key]
@@ -107,12 +111,15 @@ class Context:
 
     def accounts(self) -> dict[str, value.Account]:
         """The value account of each landlord of this entity (increase_eval.value): computed
-        once per kernel and data snapshot, shared by the summary and section 5. A landlord's
-        account is the same in its own report and in a group's (seeded draws)."""
+        once per data snapshot and kept on disk (cache.py), shared by the summary and
+        section 5, both languages, the report's Excel tables and Lab sessions."""
+        from . import cache
+
         key = ("accounts", self.data.manifest["snapshot"], self.entity, self.config.digest())
         if key not in _CACHE:
-            _CACHE[key] = {lid: value.account(value.basis(self.config.landlords[lid], self.data, self.data_end),
-                                              self.values) for lid in self.data.landlords}
+            _CACHE[key] = cache.get(self.data, self.config, "accounts", self.entity, lambda: {
+                lid: value.account(value.basis(self.config.landlords[lid], self.data, self.data_end), self.values)
+                for lid in self.data.landlords})
         return _CACHE[key]
 
     def currencies(self) -> dict[str, list[str]]:

@@ -171,10 +171,12 @@ class Context:
 
     def table(self, frame: pd.DataFrame, headers: dict[str, str], counts=(), rates: dict | None = None,
               percents=(), decimals: dict | None = None, labels: dict | None = None, caption: str | None = None,
-              p_values=(), relations=()):
+              p_values=(), relations=()) -> "Table":
         """Show `frame` with translated headers (`headers`: column -> string key), its
         counts and rates protected (see `protected`), numbers formatted for the language.
-        `labels` maps a column to a label group in the strings, or to a function."""
+        `labels` maps a column to a label group in the strings, or to a function.
+        Returns the table as readers see it, unformatted: a DataFrame of the shown columns
+        under their own names, protected (see `Table`)."""
         shown = frame.copy()
         for col, group in (labels or {}).items():
             shown[col] = shown[col].map(group if callable(group) else (lambda v, g=group: self.t.label(g, v)))
@@ -186,9 +188,14 @@ class Context:
             out[self.t(headers[col])] = [v if isinstance(v, str) else ("–" if v is None or pd.isna(v) else fmt(v))
                                          for v in hidden[col]]
         cap = f"<caption>{html.escape(self.t(caption))}</caption>" if caption else ""
-        self._show(out.to_html(index=False, escape=True, border=0, classes="report-table").replace(
-            '<table border="0" class="dataframe report-table">', f'<table class="report-table">{cap}', 1))
-        # returns nothing: a returned frame would be shown again, raw, as a cell's last value
+        markup = out.to_html(index=False, escape=True, border=0, classes="report-table").replace(
+            '<table border="0" class="dataframe report-table">', f'<table class="report-table">{cap}', 1)
+        self._show(markup)
+        protected = hidden[list(headers)].copy()
+        for col in (labels or {}):       # the analysis's own values (ids), not their labels
+            if col in headers:
+                protected[col] = frame[col]
+        return Table._shown(protected.infer_objects(), markup)
 
     def figure(self, fig_alt) -> None:
         import matplotlib.pyplot as plt
@@ -210,6 +217,60 @@ class Context:
         self._show(f'<div class="nb-banner"><p><strong>{html.escape(self.entity_name)}</strong> · '
                    f"{html.escape(self.t('common.snapshot', snapshot=m['snapshot'], version=m['code_version']))}</p>"
                    f"{synthetic}</div>")
+
+
+class Table(pd.DataFrame):
+    """What `Context.table` showed, as a DataFrame to keep working with in Lab: the shown
+    columns under the analysis's names, counts and rates protected as readers see them
+    (`<5`, `[c]`, blanks), ids rather than labels. `html` is the formatted table.
+
+    The cell that showed it does not show it again when it ends with the call (a report
+    holds each table once, and no raw frame); typed in a later cell it shows as any
+    DataFrame, and whatever is derived from it (`t.head()`, `t.query(...)`) is a plain
+    DataFrame."""
+
+    _metadata = ["html", "_shown_in"]
+
+    @property
+    def _constructor(self):
+        return pd.DataFrame
+
+    @classmethod
+    def _shown(cls, frame: pd.DataFrame, markup: str) -> "Table":
+        table = cls(frame)
+        table.html = markup
+        table._shown_in = _cell_run()
+        return table
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        shown_in = getattr(self, "_shown_in", None)
+        if shown_in is not None and shown_in == _cell_run():
+            return                  # ctx.table has just shown it, formatted
+        display(pd.DataFrame(self))
+
+
+_CELL_RUNS = [0, False]   # cells run in this kernel (counted from the first table shown), hook registered
+
+
+def _cell_run() -> int | None:
+    """Which cell is running (None outside IPython): counted by a pre_run_cell hook."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None:
+        return None
+    if not _CELL_RUNS[1]:
+        shell.events.register("pre_run_cell", _next_cell)
+        _CELL_RUNS[1] = True
+    return _CELL_RUNS[0]
+
+
+def _next_cell(*_) -> None:
+    _CELL_RUNS[0] += 1
 
 
 def setup(landlord: str, lang: str, processed: str | Path, config_dir: str | Path | None = None) -> Context:

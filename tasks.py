@@ -119,14 +119,16 @@ def test(pytest_args: list[str]) -> int:
     return subprocess.run([str(PY), "-m", "pytest", *pytest_args], cwd=ROOT).returncode
 
 
-def lab_command(lab_args: list[str]) -> tuple[list[str], dict]:
-    """`jupyter lab` on notebooks/, new notebooks in the project's kernel, and its
+def lab_command(lab_args: list[str], notebooks: Path = ROOT / "notebooks") -> tuple[list[str], dict]:
+    """`jupyter lab` on `notebooks`, new notebooks in the project's kernel, and its
     environment: this environment's kernels found first, before any of the same name in
     the user's home, and .venv/bin on the PATH of Lab's terminals."""
     jupyter_path = os.pathsep.join(filter(None, [str(VENV / "share" / "jupyter"), os.environ.get("JUPYTER_PATH")]))
     env = {**os.environ, "JUPYTER_PATH": jupyter_path, "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")])}
-    cmd = [str(BIN / "jupyter"), "lab", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
+    cmd = [str(BIN / "jupyter"), "lab", f"--ServerApp.root_dir={notebooks}",
            f"--MultiKernelManager.default_kernel_name={KERNEL}", *lab_args]
+    if os.name == "posix" and os.geteuid() == 0:     # a container's root (CI's too): Jupyter refuses it unless told
+        cmd.append("--allow-root")
     return cmd, env
 
 
@@ -137,7 +139,7 @@ def lab(lab_args: list[str]) -> int:
     cmd, env = lab_command(lab_args)
     print("+", " ".join(cmd), flush=True)
     try:
-        return subprocess.run(cmd, cwd=ROOT / "notebooks", env=env).returncode
+        return subprocess.run(cmd, cwd=ROOT, env=env).returncode
     except KeyboardInterrupt:    # Ctrl-C: Jupyter has shut its kernels down
         return 0
 

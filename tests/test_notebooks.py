@@ -17,7 +17,7 @@ import pytest
 from increase_eval import data, employment, lab, report, text
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = report.notebooks()      # the report's seven
+NOTEBOOKS = report.notebooks()      # the report's seven; 00_explore is tested in test_lab.py
 RUNS = [("all", "en"), ("all", "fr"), ("archipel_habitat", "fr"), ("archipel_habitat", "en")]
 
 
@@ -49,7 +49,7 @@ def executed(prepared, tmp_path_factory):
 def test_seven_numbered_notebooks_in_reading_order_with_a_tagged_parameters_cell_of_defaults_only():
     assert [p.stem for p in NOTEBOOKS] == ["01_summary", "02_data_quality", "03_participants_reach", "04_employment",
                                            "05_business_creation", "06_value_for_landlords", "07_methods"]
-    for path in NOTEBOOKS:
+    for path in NOTEBOOKS + [ROOT / "notebooks" / report.EXPLORE]:
         nb = json.loads(path.read_text(encoding="utf-8"))
         cells = nb["cells"]
         tagged = [c for c in cells if "parameters" in c["metadata"].get("tags", [])]
@@ -61,6 +61,10 @@ def test_seven_numbered_notebooks_in_reading_order_with_a_tagged_parameters_cell
         assert nb["metadata"]["kernelspec"] == {"name": "increase-eval", "display_name": "Python (increase-eval)",
                                                 "language": "python"}, path.name
 
+
+def test_the_exploration_notebook_is_never_part_of_a_report():
+    assert (ROOT / "notebooks" / report.EXPLORE).is_file()
+    assert report.EXPLORE not in {p.name for p in report.notebooks()}
 
 
 def test_every_notebook_runs_for_each_entity_and_language(executed):
@@ -111,7 +115,7 @@ def test_unknown_parameters_fail_at_once_with_the_valid_values(prepared, tmp_pat
 
 
 def test_help_notebook_describes_each_parameter_with_its_type_and_default():
-    for path in NOTEBOOKS:
+    for path in NOTEBOOKS + [ROOT / "notebooks" / report.EXPLORE]:
         out = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook", str(path)],
                              capture_output=True, text=True, check=True).stdout
         assert "Unknown type" not in out, path.name

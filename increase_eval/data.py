@@ -51,6 +51,7 @@ class Dataset:
     neighbourhoods: pd.DataFrame
     rejects: pd.DataFrame
     manifest: dict
+    folder: Path | None = None      # the processed folder it was loaded from (beside it: cache.py's results)
 
     @property
     def synthetic(self) -> bool:
@@ -131,4 +132,4 @@ def load(processed: Path | str, entity: str, config: Config) -> Dataset:
         questionnaires=by_person("questionnaires"), ambassadors=by_person("ambassadors"),
         tenancies=read("tenancies"), rent_accounts=panel, neighbourhoods=read("neighbourhoods"),
         rejects=read("rejects"),
-        manifest=json.loads((processed / "manifest.json").read_text(encoding="utf-8")))
+        manifest=json.loads((processed / "manifest.json").read_text(encoding="utf-8")), folder=processed.resolve())

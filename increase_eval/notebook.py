@@ -62,15 +62,19 @@ class Context:
         """Arrears estimates (difference in differences, event study, matching) for each
         currency of this entity, over the landlords that provided rent accounts and the
         outcomes that date finding work (None for a currency where none did, or too few
-        tenancies can be compared); computed once per kernel and data snapshot."""
-        from . import tenancies
+        tenancies can be compared); computed once per data snapshot and kept on disk
+        (cache.py), shared by the notebooks, both languages, the group's reports that
+        pool the same landlords and Lab sessions."""
+        from . import cache, tenancies
 
         key = ("arrears", self.data.manifest["snapshot"], self.entity)
         if key not in _CACHE:
             out = {}
             for currency, landlords in self.currencies().items():
                 d = self.data.having(*ARREARS_TABLES).only(landlords)
-                out[currency] = (tenancies.estimates(d.tenancies, d.rent_accounts, d.participants)
+                # the same landlords give the same estimates whichever report pools them (`all` and `fr`)
+                out[currency] = (cache.get(d, self.config, "arrears", [currency, *d.landlords],
+                                           lambda d=d: tenancies.estimates(d.tenancies, d.rent_accounts, d.participants))
                                  if d.landlords else None)
             _CACHE[key] = out
         return _CACHE[key]
@@ -110,12 +114,15 @@ class Context:
 
     def accounts(self) -> dict[str, value.Account]:
         """The value account of each landlord of this entity (increase_eval.value): computed
-        once per kernel and data snapshot, shared by the summary and section 5. A landlord's
-        account is the same in its own report and in a group's (seeded draws)."""
+        once per data snapshot and kept on disk (cache.py), shared by the summary and
+        section 5, both languages, the report's Excel tables and Lab sessions."""
+        from . import cache
+
         key = ("accounts", self.data.manifest["snapshot"], self.entity, self.config.digest())
         if key not in _CACHE:
-            _CACHE[key] = {lid: value.account(value.basis(self.config.landlords[lid], self.data, self.data_end),
-                                              self.values) for lid in self.data.processed}
+            _CACHE[key] = cache.get(self.data, self.config, "accounts", self.entity, lambda: {
+                lid: value.account(value.basis(self.config.landlords[lid], self.data, self.data_end), self.values)
+                for lid in self.data.processed})
         return _CACHE[key]
 
     def currencies(self) -> dict[str, list[str]]:
@@ -176,14 +183,16 @@ class Context:
 
     def table(self, frame: pd.DataFrame, headers: dict[str, str], counts=(), rates: dict | None = None,
               percents=(), decimals: dict | None = None, labels: dict | None = None, caption: str | None = None,
-              p_values=(), relations=(), blocks: str | None = None):
+              p_values=(), relations=(), blocks: str | None = None) -> "Table":
         """Show `frame` with translated headers (`headers`: column -> string key), its
         counts and rates protected (see `protected`), numbers formatted for the language,
         text left and numbers right. `labels` maps a column to a label group in the
         strings (a missing value reads "unknown"), or to a function. A landlord column is
         left out of a landlord's own report (it would repeat its name on every row).
         `blocks`: a column (landlord) whose groups of rows are protected each on its own,
-        so that a landlord's rows are hidden alike in its report and in a group's."""
+        so that a landlord's rows are hidden alike in its report and in a group's.
+        Returns the table as readers see it, unformatted: a DataFrame of the shown columns
+        under their own names, protected (see `Table`)."""
         shown = frame.copy()
         for col, group in (labels or {}).items():
             shown[col] = shown[col].map(group if callable(group) else (lambda v, g=group: self.t.label(g, v)))
@@ -225,7 +234,12 @@ class Context:
         markup, payload = sheets.render([h if isinstance(h := headers[c], Literal) else self.t(h) for c in cols], rows,
                                         self.t(caption) if caption else None)
         self._show(markup, [payload])
-        # returns nothing: a returned frame would be shown again, raw, as a cell's last value
+        protected = hidden[cols].copy()
+        for col in (labels or {}):       # the analysis's own values (ids), not their labels
+            if col in cols:
+                protected[col] = frame[col]
+        # the cell that shows it does not show it again (Table._ipython_display_)
+        return Table._shown(protected.infer_objects(), markup)
 
     def figure(self, fig_alt) -> None:
         """A chart with its axes in the reader's number format, drawn at twice the size it is
@@ -251,6 +265,60 @@ class Context:
         self._show(f'<div class="nb-banner"><p><strong>{html.escape(self.entity_name)}</strong> · '
                    f"{html.escape(self.t('common.snapshot', snapshot=m['snapshot'], version=m['code_version']))}</p>"
                    f"{synthetic}</div>")
+
+
+class Table(pd.DataFrame):
+    """What `Context.table` showed, as a DataFrame to keep working with in Lab: the shown
+    columns under the analysis's names, counts and rates protected as readers see them
+    (`<5`, `[c]`, blanks), ids rather than labels. `html` is the formatted table.
+
+    The cell that showed it does not show it again when it ends with the call (a report
+    holds each table once, and no raw frame); typed in a later cell it shows as any
+    DataFrame, and whatever is derived from it (`t.head()`, `t.query(...)`) is a plain
+    DataFrame."""
+
+    _metadata = ["html", "_shown_in"]
+
+    @property
+    def _constructor(self):
+        return pd.DataFrame
+
+    @classmethod
+    def _shown(cls, frame: pd.DataFrame, markup: str) -> "Table":
+        table = cls(frame)
+        table.html = markup
+        table._shown_in = _cell_run()
+        return table
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        shown_in = getattr(self, "_shown_in", None)
+        if shown_in is not None and shown_in == _cell_run():
+            return                  # ctx.table has just shown it, formatted
+        display(pd.DataFrame(self))
+
+
+_CELL_RUNS = [0, False]   # cells run in this kernel (counted from the first table shown), hook registered
+
+
+def _cell_run() -> int | None:
+    """Which cell is running (None outside IPython): counted by a pre_run_cell hook."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None:
+        return None
+    if not _CELL_RUNS[1]:
+        shell.events.register("pre_run_cell", _next_cell)
+        _CELL_RUNS[1] = True
+    return _CELL_RUNS[0]
+
+
+def _next_cell(*_) -> None:
+    _CELL_RUNS[0] += 1
 
 
 def setup(landlord: str, lang: str, processed: str | Path, config_dir: str | Path | None = None) -> Context:

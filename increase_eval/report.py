@@ -65,8 +65,12 @@ class Result:
     files: dict = field(default_factory=dict)     # file published -> its SHA-256
 
 
+EXPLORE = "00_explore.ipynb"   # the evaluator's own exploration: never part of a report
+
+
 def notebooks() -> list[Path]:
-    return sorted(NOTEBOOKS_DIR.glob("0*.ipynb"))
+    """The report's notebooks, in reading order (01_summary ... 07_methods)."""
+    return sorted(p for p in NOTEBOOKS_DIR.glob("0*.ipynb") if p.name != EXPLORE)
 
 
 def plan(config: Config, entities: list[str] | None = None, lang: str | None = None) -> list[Job]:
@@ -121,11 +125,15 @@ def _start_kernel(work: Path, retries: int = 3):
     """A kernel for one report's notebooks; one that fails to start is retried
     (papermill#511: 'Address already in use' when many start at once). It dies with this
     job, even when the job is killed with SIGKILL (lifeline), and its connection file is
-    in the job's work folder, which the next run removes if the job could not."""
+    in the job's work folder, which the next run removes if the job could not. The kernel
+    is the project's own (`increase-eval`, lab.py), the one the notebooks name."""
     from jupyter_client.manager import KernelManager
 
+    from . import lab
+
+    specs = lab.spec_manager()
     for attempt in range(1, retries + 1):
-        km = KernelManager(kernel_name="python3", connection_file=str(work / "kernel.json"))
+        km = KernelManager(kernel_name=lab.KERNEL, kernel_spec_manager=specs, connection_file=str(work / "kernel.json"))
         try:
             km.start_kernel(cwd=str(NOTEBOOKS_DIR), preexec_fn=lifeline.preexec(os.getpid()))
             client = km.client()
@@ -146,7 +154,9 @@ def _execute_notebook(path: Path, out: Path, params: dict, timeout: int, km) -> 
     in the tests, so none depends on another)."""
     import papermill as pm
 
-    pm.execute_notebook(str(path), str(out), parameters=params, kernel_name="python3", cwd=str(NOTEBOOKS_DIR),
+    from .lab import KERNEL
+
+    pm.execute_notebook(str(path), str(out), parameters=params, kernel_name=KERNEL, cwd=str(NOTEBOOKS_DIR),
                         progress_bar=False, execution_timeout=timeout, log_output=False, km=km)
 
 
@@ -478,6 +488,8 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
     if unread:
         print(f"no report for {', '.join(unread)}: no processed data (see the prepare summary)", file=sys.stderr)
         jobs = [j for j in jobs if j.entity in data.GROUPS or j.entity in read]
+    from . import lab
+    lab.ensure_kernel()     # registered once here, before jobs start their kernels (a fresh clone too)
     digest = inputs_digest(config)
     results: dict[Job, Result] = {}
     todo = []
@@ -491,8 +503,7 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
     workers = workers or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     outputs.mkdir(parents=True, exist_ok=True)
     recover(outputs)
-    # longest first: the partnership reports take longest, so start them early
-    todo.sort(key=lambda jk: (jk[0].entity not in data.GROUPS, jk[0].entity != "all"))
+    todo = _schedule(todo)
     with ThreadPoolExecutor(max_workers=workers) as pool, \
             tqdm(total=len(todo), disable=not progress or not todo, unit="report", file=sys.stderr) as bar:
         futures = {pool.submit(_run_in_process, job, processed, outputs, config_dir, timeout, pdf): (job, key)
@@ -509,6 +520,26 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
     from . import tables
     tables.index_page(outputs, ordered, manifest, config)
     return ordered
+
+
+def _schedule(todo: list) -> list:
+    """The order jobs start in. Longest first, the partnership in its first language, but
+    a report that reads the heavy estimates another one computes (cache.py: the
+    partnership's other language; the country groups, which pool the partnership's
+    landlords of one currency) after the landlords' reports rather than beside it, where
+    it would only wait for them."""
+    first = {}
+    for job, _ in todo:
+        first.setdefault(job.entity, job)
+
+    def rank(job_key) -> int:
+        job = job_key[0]
+        if job.entity not in data.GROUPS:
+            return 1
+        if job.entity == "all" and first["all"] is job:
+            return 0
+        return 2 if job.entity != "all" else 3
+    return sorted(todo, key=rank)
 
 
 def _up_to_date(outputs: Path, job: Job, key: str, pdf: bool = False) -> dict | None:

@@ -22,13 +22,17 @@ def _k(config: Config) -> int:
 
 def accounts(d: data.Dataset, config: Config, config_dir: Path) -> dict[str, value.Account]:
     """The value accounts of the entity's landlords: worked out once per dataset loaded (the
-    headline and the workbook of a report job share them)."""
+    headline and the workbook of a report job share them), and read from the disk cache
+    when the report's notebooks made them (cache.py; the same entry as Context.accounts)."""
+    from . import cache
+
     if _ACCOUNTS.get("data") is not d or _ACCOUNTS.get("config_dir") != str(config_dir):
-        values = value.load_values(config_dir)
-        end = config.programme["programme"]["data_end"]
+        def made():
+            values = value.load_values(config_dir)
+            end = config.programme["programme"]["data_end"]
+            return {lid: value.account(value.basis(config.landlords[lid], d, end), values) for lid in d.processed}
         _ACCOUNTS.clear()
-        made = {lid: value.account(value.basis(config.landlords[lid], d, end), values) for lid in d.processed}
-        _ACCOUNTS.update(data=d, config_dir=str(config_dir), accounts=made)
+        _ACCOUNTS.update(data=d, config_dir=str(config_dir), accounts=cache.get(d, config, "accounts", d.entity, made))
     return _ACCOUNTS["accounts"]
 
 

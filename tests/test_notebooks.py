@@ -14,10 +14,10 @@ from pathlib import Path
 import papermill as pm
 import pytest
 
-from increase_eval import data, employment, text
+from increase_eval import data, employment, lab, report, text
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
+NOTEBOOKS = report.notebooks()      # the report's seven; 00_explore is tested in test_lab.py
 RUNS = [("all", "en"), ("all", "fr"), ("archipel_habitat", "fr"), ("archipel_habitat", "en")]
 
 
@@ -41,7 +41,7 @@ def executed(prepared, tmp_path_factory):
             out = out_dir / f"{entity}_{lang}_{path.name}"
             pm.execute_notebook(str(path), str(out), parameters={"landlord": entity, "lang": lang,
                                                                  "processed": str(prepared.processed)},
-                                kernel_name="python3", cwd=str(ROOT / "notebooks"), progress_bar=False)
+                                kernel_name=lab.KERNEL, cwd=str(ROOT / "notebooks"), progress_bar=False)
             results[(entity, lang, path.stem)] = json.loads(out.read_text(encoding="utf-8"))
     return results
 
@@ -49,13 +49,23 @@ def executed(prepared, tmp_path_factory):
 def test_seven_numbered_notebooks_in_reading_order_with_a_tagged_parameters_cell_of_defaults_only():
     assert [p.stem for p in NOTEBOOKS] == ["01_summary", "02_data_quality", "03_participants_reach", "04_employment",
                                            "05_business_creation", "06_value_for_landlords", "07_methods"]
-    for path in NOTEBOOKS:
-        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    for path in NOTEBOOKS + [ROOT / "notebooks" / report.EXPLORE]:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cells = nb["cells"]
         tagged = [c for c in cells if "parameters" in c["metadata"].get("tags", [])]
         assert len(tagged) == 1 and tagged[0] is cells[0]
-        names = re.findall(r"^(\w+) = ", "".join(tagged[0]["source"]), flags=re.M)
-        assert names == ["landlord", "lang", "processed"]
+        typed = re.findall(r"^(\w+): (\w+) = ", "".join(tagged[0]["source"]), flags=re.M)
+        names = ["landlord", "processed"] if path.name == report.EXPLORE else ["landlord", "lang", "processed"]
+        assert typed == [(name, "str") for name in names], path.name
         assert "(" not in "".join(tagged[0]["source"]).split("#")[0]   # literals only, nothing computed
+        # the project's kernel, bound to .venv: a Jupyter installed elsewhere runs them with the project's Python
+        assert nb["metadata"]["kernelspec"] == {"name": "increase-eval", "display_name": "Python (increase-eval)",
+                                                "language": "python"}, path.name
+
+
+def test_the_exploration_notebook_is_never_part_of_a_report():
+    assert (ROOT / "notebooks" / report.EXPLORE).is_file()
+    assert report.EXPLORE not in {p.name for p in report.notebooks()}
 
 
 def test_every_notebook_runs_for_each_entity_and_language(executed):
@@ -97,17 +107,20 @@ def test_a_landlord_s_report_counts_only_its_people(executed, prepared, config):
 
 def test_unknown_parameters_fail_at_once_with_the_valid_values(prepared, tmp_path):
     with pytest.raises(pm.PapermillExecutionError) as err:
-        pm.execute_notebook(str(NOTEBOOKS[0]), str(tmp_path / "x.ipynb"), kernel_name="python3", progress_bar=False,
+        pm.execute_notebook(str(NOTEBOOKS[0]), str(tmp_path / "x.ipynb"), kernel_name=lab.KERNEL, progress_bar=False,
                             parameters={"landlord": "atlantis", "processed": str(prepared.processed)})
     assert "unknown landlord 'atlantis'; valid values: all, fr, uk, southern_housing" in str(err.value)
     with pytest.raises(pm.PapermillExecutionError, match="unknown language 'de'; valid values: fr, en"):
-        pm.execute_notebook(str(NOTEBOOKS[0]), str(tmp_path / "y.ipynb"), kernel_name="python3", progress_bar=False,
+        pm.execute_notebook(str(NOTEBOOKS[0]), str(tmp_path / "y.ipynb"), kernel_name=lab.KERNEL, progress_bar=False,
                             parameters={"lang": "de", "processed": str(prepared.processed)})
 
 
-def test_help_notebook_describes_each_parameter():
-    out = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook", str(NOTEBOOKS[2])],
-                         capture_output=True, text=True, check=True).stdout
-    assert re.search(r"landlord: [^\n]*\n\s+\"all\" \(partnership\), \"fr\", \"uk\"", out)
-    assert re.search(r"lang: [^\n]*\n\s+report language: \"en\" or \"fr\"", out)
-    assert re.search(r"processed: [^\n]*\n\s+folder written by `increase-eval prepare`", out)
+def test_help_notebook_describes_each_parameter_with_its_type_and_default():
+    for path in NOTEBOOKS + [ROOT / "notebooks" / report.EXPLORE]:
+        out = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook", str(path)],
+                             capture_output=True, text=True, check=True).stdout
+        assert "Unknown type" not in out, path.name
+        assert re.search(r"landlord: str \(default \"all\"\)\s+\"all\" \(partnership\), \"fr\", \"uk\"", out), out
+        assert path.name == report.EXPLORE or re.search(r"lang: str \(default \"en\"\)\s+report language", out), out
+        assert re.search(r"processed: str \(default \"../data/processed\"\)\s+folder written by `increase-eval prepare`",
+                         out), out

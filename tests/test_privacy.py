@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from increase_eval import normalise, notebook, prepare, readers, report, schema, tables, text
+from increase_eval import cache, normalise, notebook, prepare, readers, report, schema, tables, text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -382,8 +382,8 @@ def _everything_written(*folders: Path) -> str:
             elif path.suffix == ".xlsx":
                 for ws in load_workbook(path).worksheets:
                     parts += [str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None]
-            elif path.suffix in (".html", ".json", ".ipynb", ".log", ".txt", ".csv", ".md"):
-                parts.append(path.read_text(encoding="utf-8", errors="replace"))
+            elif path.suffix in (".html", ".json", ".ipynb", ".log", ".txt", ".csv", ".md", ".pkl"):
+                parts.append(path.read_text(encoding="utf-8", errors="replace"))   # .pkl: the analysis cache's strings
     return "\n".join(parts)
 
 
@@ -402,7 +402,9 @@ def test_seeded_identifiers_reach_no_processed_table_output_log_or_error_message
     manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
     archipel = {f["table"]: f for f in manifest["landlords"]["archipel_habitat"]["files"]}
     assert archipel["participants"]["rejected"] >= 3                   # impossible and implausible births, bad line
-    written = "\n".join([_everything_written(processed, outputs), prep.stdout, prep.stderr, rep.stdout, rep.stderr])
+    assert list(cache.location(processed).rglob("*.pkl"))            # the analysis cache beside the data
+    written = "\n".join([_everything_written(processed, outputs, cache.location(processed)), prep.stdout, prep.stderr,
+                         rep.stdout, rep.stderr])
     assert len(written) > 100_000
     canaries = [*CANARY.values(), "zorglub", "canary", *BIRTH_FORMS, "31/02/1961",
                 *(f.replace("1961", "1861").replace("/61", "/1861") for f in BIRTH_FORMS)]

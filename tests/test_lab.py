@@ -19,7 +19,7 @@ from nbclient import NotebookClient
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-from increase_eval import explore, lab, report
+from increase_eval import explore, lab, report, sheets
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -151,7 +151,8 @@ def test_a_table_is_a_dataframe_in_lab_and_reaches_a_report_once(prepared, elsew
     NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(elsewhere)}}).execute()
     shown = [[(o["output_type"], sorted(o.get("data", {}))) for o in c.outputs] for c in nb.cells]
     # the cell ending with ctx.table(...) shows the formatted table once, and no raw frame
-    assert shown[1] == [("display_data", ["text/html", "text/plain"])]
+    # (beside the HTML, the table's cells as JSON for the report's workbook: sheets.MIME)
+    assert shown[1] == [("display_data", sorted(["text/html", sheets.MIME]))]
     assert re.search(r'<table class="[^"]*report-table', nb.cells[1].outputs[0]["data"]["text/html"])
     # assigned, it is a DataFrame of the shown columns under their own names, with ids
     assert shown[2][0][0] == "display_data" and shown[2][1] == ("execute_result", ["text/plain"])

@@ -79,6 +79,24 @@ class Context:
             _CACHE[key] = out
         return _CACHE[key]
 
+    def employment_model(self):
+        """The employment model of this entity's participants (employment.model: imputed and
+        complete-case odds ratios, who lacks what): the 30 imputations and their fits are
+        computed once per data snapshot and kept on disk (cache.py), shared by both
+        languages and Lab sessions."""
+        from . import cache, employment
+
+        return cache.get(self.data, self.config, "employment-model", self.entity, lambda: employment.model(
+            employment.model_people(self.data), self.data_end, self.data.sessions))
+
+    def business_model(self):
+        """Who creates a business (businesses.who_creates), imputed like the employment
+        model, computed once per data snapshot and kept on disk (cache.py)."""
+        from . import businesses, cache, employment
+
+        return cache.get(self.data, self.config, "business-model", self.entity, lambda: businesses.who_creates(
+            employment.model_people(self.data), self.data_end, self.data.sessions))
+
     # --- exports some landlords did not provide ------------------------------------------------
     def provided(self, *tables: str, say: bool = True) -> data.Dataset:
         """This entity's data for the landlords that provided every one of `tables` (for a

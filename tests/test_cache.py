@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from increase_eval import cache, notebook, tables, tenancies, value
+from increase_eval import cache, employment, models, notebook, tables, tenancies, value
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,6 +66,24 @@ def test_a_second_computation_of_the_same_key_reads_the_cache(processed, monkeyp
     # the country group pools the same landlords as `all` for its currency: the same estimates
     fr = context(processed, "fr")
     assert fr.arrears()["EUR"]["event_study"].equals(arrears["EUR"]["event_study"])
+
+
+def test_the_imputed_models_are_computed_once_and_read_as_computed(processed, monkeypatch):
+    ctx = context(processed, "uk")
+    employed, creates = ctx.employment_model(), ctx.business_model()
+    names = sorted(p.name for p in cache.location(processed).rglob("*-model-*.pkl"))
+    assert names == ["business-model-uk.pkl", "employment-model-uk.pkl"]
+    # another kernel reads them: the 30 imputations are not run again
+    monkeypatch.setattr(models, "impute_chained", fail)
+    again = context(processed, "uk")
+    pd.testing.assert_frame_equal(again.employment_model().imputed.table, employed.imputed.table)
+    pd.testing.assert_frame_equal(again.employment_model().missing, employed.missing)
+    pd.testing.assert_frame_equal(again.business_model().table, creates.table)
+    assert again.business_model().dropped == creates.dropped
+    # and they are what the library computes
+    monkeypatch.undo()
+    fresh = employment.model(employment.model_people(again.data), again.data_end, again.data.sessions)
+    pd.testing.assert_frame_equal(fresh.imputed.table, employed.imputed.table)
 
 
 def test_the_cache_is_the_one_the_library_would_compute(processed, monkeypatch):

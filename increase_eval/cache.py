@@ -1,6 +1,6 @@
-"""Heavy results (arrears estimates, value accounts) computed once per data snapshot and
-kept on disk beside the processed data, shared by notebooks, report languages, report
-jobs and JupyterLab sessions.
+"""Heavy results (arrears estimates, imputed employment and business models, value
+accounts) computed once per data snapshot and kept on disk beside the processed data,
+shared by notebooks, report languages, report jobs and JupyterLab sessions.
 
     data/.cache/processed/<snapshot>/<key>/<kind>-<scope>.pkl
 

@@ -8,12 +8,16 @@ import os
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from . import businesses, data, disclosure, employment, indicators, value
+from . import data, disclosure
 from .config import Config
 from .text import load as load_text
+
+if TYPE_CHECKING:
+    from . import value
 
 
 def _k(config: Config) -> int:
@@ -24,7 +28,7 @@ def accounts(d: data.Dataset, config: Config, config_dir: Path) -> dict[str, val
     """The value accounts of the entity's landlords: worked out once per dataset loaded (the
     headline and the workbook of a report job share them), and read from the disk cache
     when the report's notebooks made them (cache.py; the same entry as Context.accounts)."""
-    from . import cache
+    from . import cache, value
 
     if _ACCOUNTS.get("data") is not d or _ACCOUNTS.get("config_dir") != str(config_dir):
         def made():
@@ -41,6 +45,8 @@ _ACCOUNTS: dict = {}
 
 def sroi_by_currency(accts: dict[str, value.Account], values: value.Values) -> dict[str, float]:
     """The SROI ratio per currency (never pooled): social value over cost."""
+    from . import value
+
     if not accts:
         return {}
     g = value.group_totals(list(accts.values()), values)
@@ -52,6 +58,8 @@ def sroi_by_currency(accts: dict[str, value.Account], values: value.Values) -> d
 
 def headline(d: data.Dataset, config: Config, config_dir: Path) -> dict:
     """Raw headline figures of an entity, suppressed where a reader could see a small count."""
+    from . import employment, indicators, value   # the models' modules, in report jobs only: an index is quick
+
     p, k = d.participants, _k(config)
     end = config.programme["programme"]["data_end"]
     measured = d.having("outcomes").participants   # jobs and businesses: only where outcomes were provided

@@ -7,6 +7,8 @@ import html
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -243,3 +245,13 @@ def test_no_report_shows_a_file_path(reports):
         shown = _visible(path.read_text(encoding="utf-8"))
         found = FILE_PATH.search(shown)
         assert found is None, (path, shown[max(0, found.start() - 80):found.end() + 40] if found else "")
+
+
+def test_a_run_with_nothing_to_make_does_not_load_the_models():
+    """The no-change check and the index need the configuration and the states, not the
+    statistical modules (statsmodels and scipy's stats take seconds to import)."""
+    code = ("import sys; from increase_eval import cli, report, tables; "
+            "print(sorted(m for m in ('statsmodels', 'scipy.stats', 'increase_eval.models', 'increase_eval.value') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

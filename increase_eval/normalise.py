@@ -446,8 +446,30 @@ def ref_rule(text: str) -> Parsed:
 
 
 def refs(values: pd.Series, tokens: Tokens):
-    parsed, why = by_distinct(values, ref_rule, tokens)
-    return parsed.astype("string"), why
+    """References (see ref_rule). Most are ASCII letters and digits with at most - _ . /
+    between them ('ABR-000123'): as such a value has no space to remove and cannot be a
+    spreadsheet error or hold a control character, the rule comes down to upper-casing,
+    done in one vectorised step, unless it reads as a missing-value token once folded
+    (lower case, that punctuation as spaces: 'N/A') or is a number with a '.0' ('12.0').
+    The rest (spaces, other characters) go value by value."""
+    codes, uniques = pd.factorize(values.astype("string").fillna(""), sort=False)
+    distinct = pa.array(np.asarray(uniques, dtype=object), pa.string())
+    folded = pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.utf8_lower(distinct), r"[_\-./]+", " "))
+    plain = pc.and_(pc.and_(pc.match_substring_regex(distinct, r"^[0-9A-Za-z_\-./]+$"),
+                            pc.invert(pc.match_substring_regex(distinct, r"^\d+\.0+$"))),
+                    pc.invert(pc.is_in(folded, pa.array(sorted(tokens.missing), pa.string()))))
+    plain = plain.to_numpy(zero_copy_only=False)
+    parsed = np.asarray(pc.utf8_upper(distinct).to_numpy(zero_copy_only=False), dtype=object)
+    why = np.full(len(parsed), None, dtype=object)
+    slow = np.flatnonzero(~plain)
+    if len(slow):
+        rest = pd.Series(np.asarray(uniques, dtype=object)[slow], dtype="string")
+        slow_parsed, slow_why = by_distinct(rest, ref_rule, tokens)
+        parsed[slow] = slow_parsed.to_numpy(dtype=object)
+        why[slow] = slow_why.to_numpy(dtype=object)
+    take = np.asarray(codes)
+    return (pd.Series(parsed[take], index=values.index, dtype="string"),
+            pd.Series(why[take], index=values.index, dtype=object))
 
 
 # --- durations ------------------------------------------------------------------------------

@@ -516,16 +516,19 @@ def _merge_repeats(items: list[tuple[readers.Source, Rows]], keys: list[str]) ->
         items[int(file_no)][1].merge(group["_index"].to_numpy())
 
 
-def _link_tenancies(data: LandlordData, pseudo: Pseudonymiser) -> set[str]:
-    ids: set[str] = set()
+def _link_tenancies(data: LandlordData, pseudo: Pseudonymiser) -> pd.Series:
+    """Tenancy IDs of the tenancies export; returns the kept tenancies' IDs by reference,
+    so that the rent panel finds its tenancies by reference without hashing them again."""
     items = data.tables.get("tenancies", [])
     for _, rows in items:
         f = rows.frame
         f["tenancy_id"] = pseudo.many("tenancy", data.landlord.id + "|" + f["tenancy_ref"])
     _merge_repeats(items, ["tenancy_id"])
-    for _, rows in items:
-        ids |= set(rows.frame.loc[rows.kept, "tenancy_id"].dropna())
-    return ids
+    kept = [rows.frame.loc[rows.kept, ["tenancy_ref", "tenancy_id"]] for _, rows in items]
+    known = pd.concat(kept, ignore_index=True).dropna() if kept else pd.DataFrame(columns=["tenancy_ref",
+                                                                                          "tenancy_id"])
+    # one ID per reference and one reference per ID (repeats were merged above)
+    return pd.Series(known["tenancy_id"].to_numpy(dtype=object), index=pd.Index(known["tenancy_ref"], dtype="string"))
 
 
 def _copies(data: LandlordData) -> list[str]:
@@ -620,11 +623,11 @@ def _panel_tenancy(batch: dict, src: readers.Source, landlord: Landlord, config:
 
 
 def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.Tokens, pseudo: Pseudonymiser,
-                 tenancy_ids: set[str] | None, codes: dict[str, int],
+                 tenancies: pd.Series | None, codes: dict[str, int],
                  owner: Landlord | None = None, filled: dict[str, int] | None = None) -> tuple[dict, pd.DataFrame]:
     """One batch of the rent panel, parsed and checked with arrow and numpy: the same
     rules as `parse` and `schema.plausibility`, without a row ever becoming a Python object.
-    `tenancy_ids`: the tenancies export's, or None when tenancies are derived from the
+    `tenancies`: the tenancies export's IDs by reference, or None when tenancies are derived from the
     panel (then every reference is a tenancy of `owner`, and what the panel says of it is kept).
     `filled` receives how many cells of the optional amounts were filled."""
     filled = {} if filled is None else filled
@@ -635,10 +638,14 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
     problems: list[tuple[np.ndarray, str, str]] = []   # (row mask, field, reason)
 
     idx, (refs, ref_why) = _distinct(batch["tenancy_ref"], lambda u: nz.refs(u, tokens))
-    tid_u = pseudo.many("tenancy", landlord + "|" + refs).to_numpy(dtype=object)
     ref_bad = np.where(refs.isna().to_numpy(), "required value missing", ref_why.to_numpy(dtype=object))
-    known_u = (np.ones(len(tid_u), dtype=bool) if tenancy_ids is None
-               else np.array([t in tenancy_ids for t in tid_u], dtype=bool))
+    if tenancies is None:   # every reference is a tenancy
+        tid_u = pseudo.many("tenancy", landlord + "|" + refs).to_numpy(dtype=object)
+        known_u = np.ones(len(tid_u), dtype=bool)
+    else:   # the export's tenancies, found by reference: the same IDs as hashing the reference
+        where = tenancies.index.get_indexer(refs)
+        known_u = where >= 0
+        tid_u = np.where(known_u, tenancies.to_numpy(dtype=object)[where], None)
     code_u = np.array([codes.setdefault(t, len(codes)) if ok else -1 for t, ok in zip(tid_u, known_u)], dtype=np.int64)
     problems.append((pd.notna(ref_bad)[idx], "tenancy_ref", ref_bad[idx]))
     problems.append((pd.isna(ref_bad)[idx] & ~known_u[idx], "tenancy_ref",
@@ -676,7 +683,7 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
             batch["housing_benefit"].fill_null("")), "")).as_py() or 0)
         problems.append((pd.notna(benefit_why), "housing_benefit", benefit_why))
     about = {}
-    if tenancy_ids is None:
+    if tenancies is None:
         about, more = _panel_tenancy(batch, src, owner, config, tokens)
         problems.extend(more)
 
@@ -702,7 +709,7 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
 
 
 def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo: Pseudonymiser,
-                  tenancy_ids: set[str], out: Path) -> None:
+                  tenancies: pd.Series, out: Path) -> None:
     """Parse the panel batch by batch, keeping only compact numeric arrays, then drop
     repeated (tenancy, month) rows and write the landlord's part of the panel. Without a
     tenancies export, the panel's references are the tenancies (see _panel_tenancies)."""
@@ -732,7 +739,7 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
             for item in malformed:
                 tally.add(None, item["reason"], 1)
             filled: dict[str, int] = {}
-            kept, rejects = _panel_batch(batch, src, config, tokens, pseudo, None if derive else tenancy_ids, codes,
+            kept, rejects = _panel_batch(batch, src, config, tokens, pseudo, None if derive else tenancies, codes,
                                          owner=landlord, filled=filled)
             if len(rejects):
                 data.panel_rejects.append(rejects[REJECT_COLUMNS])
@@ -768,8 +775,8 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
         files[int(file_no)].kept -= int(n)
     keep = order[~repeat]
     table = pa.table({
-        "landlord": pa.array([landlord.id] * len(keep), pa.string()),
-        "tenancy_id": pa.array(names[arrays["code"][keep]] if len(keep) else [], pa.string()),
+        "landlord": pa.repeat(pa.scalar(landlord.id, pa.string()), len(keep)),
+        "tenancy_id": pa.array(names, pa.string()).take(pa.array(arrays["code"][keep], pa.int64())),
         "month": pa.array(arrays["month"][keep].astype("datetime64[D]"), pa.date32()),
         "rent_due": pa.array(arrays["rent"][keep], pa.float64()),
         "arrears": pa.array(arrays["arrears"][keep], pa.float64()),
@@ -1071,8 +1078,8 @@ def _process_landlord(job) -> LandlordData | FileProblem:
     landlord, folder, config, pseudo, part = job
     try:
         data = read_landlord(landlord, folder, config, _tokens(config))
-        tenancy_ids = _link_tenancies(data, pseudo)
-        _stream_panel(data, config, _tokens(config), pseudo, tenancy_ids, part)
+        tenancies = _link_tenancies(data, pseudo)
+        _stream_panel(data, config, _tokens(config), pseudo, tenancies, part)
         data.warnings.extend(_copies(data))
         return data
     except FileProblem as exc:

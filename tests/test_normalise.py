@@ -312,3 +312,14 @@ def test_references_read_in_one_step_as_the_rule_reads_them_one_by_one(cells):
     column = _column(cells)
     parsed, why = nz.by_distinct(column, nz.ref_rule, TOKENS)
     _same(nz.refs(column, TOKENS), (parsed.astype("string"), why))
+
+
+@settings(deadline=None)   # pandas' per-call overhead, on a shared machine
+@given(_COLUMNS, st.sampled_from([".", ","]), st.booleans(), st.booleans(), st.sampled_from([None, "x"]))
+def test_dates_and_numbers_per_distinct_value_are_those_of_every_cell(cells, decimal, integer, month, name):
+    column = _column(cells, name)
+    for formats in (["%d/%m/%Y"], ["%Y-%m-%d", "%d/%m/%Y"], ["%m/%Y"]):
+        _same(nz.dates(column, formats, TOKENS, month), nz._dates(column, formats, TOKENS, month))
+    for currency in ("GBP", None):
+        _same(nz.numbers(column, TOKENS, decimal, integer, currency),
+              nz._numbers(column, TOKENS, decimal, integer, currency))

@@ -406,23 +406,30 @@ def _check_references(data: LandlordData) -> None:
 
 # --- linking -----------------------------------------------------------------------------
 
-def _link_participants(batches: list[LandlordData], pseudo: Pseudonymiser, order: dict[str, int]) -> None:
-    """Give every register row a person ID; merge the same person registered twice, at
-    one landlord or at two (the earliest registration is kept)."""
+def _link_register(data: LandlordData, pseudo: Pseudonymiser) -> None:
+    """Give every register row of one landlord a person ID and its tenancy's ID; a
+    reference given to two different people cannot be linked safely (the later row is
+    rejected). Needs nothing of the other landlords: runs in the landlord's worker."""
+    for src, rows in data.tables.get("participants", []):
+        f = rows.frame
+        f["person_id"] = pseudo.person_keys(f["first_name"], f["last_name"], f["birth_date"])
+        f["tenancy_id"] = pseudo.many("tenancy", data.landlord.id + "|" + f["tenancy_ref"])
+        ok = rows.kept
+        refs = f.loc[ok, ["participant_ref", "person_id", readers.ROW]]
+        first_person = refs.groupby("participant_ref")["person_id"].transform("first")
+        clash = refs.index[refs["person_id"] != first_person]
+        rows.reject(clash, src.mapping.columns["participant_ref"],
+                    "participant reference already used for another person", "participant_ref",
+                    f["participant_ref"].astype("string"))
+
+
+def _link_participants(batches: list[LandlordData], order: dict[str, int]) -> None:
+    """Merge the same person registered twice, at one landlord or at two (the earliest
+    registration is kept). The register rows have their person IDs (_link_register)."""
     candidates = []
     for data in batches:
         for file_no, (src, rows) in enumerate(data.tables.get("participants", [])):
             f = rows.frame
-            f["person_id"] = pseudo.person_keys(f["first_name"], f["last_name"], f["birth_date"])
-            f["tenancy_id"] = pseudo.many("tenancy", data.landlord.id + "|" + f["tenancy_ref"])
-            # one reference, two different people: the later row cannot be linked safely
-            ok = rows.kept
-            refs = f.loc[ok, ["participant_ref", "person_id", readers.ROW]]
-            first_person = refs.groupby("participant_ref")["person_id"].transform("first")
-            clash = refs.index[refs["person_id"] != first_person]
-            rows.reject(clash, src.mapping.columns["participant_ref"],
-                        "participant reference already used for another person", "participant_ref",
-                        f["participant_ref"].astype("string"))
             ok = rows.kept
             candidates.append(pd.DataFrame({
                 "landlord": data.landlord.id, "order": order[data.landlord.id], "file_no": file_no,
@@ -465,6 +472,9 @@ def _ref_map(data: LandlordData) -> pd.DataFrame:
 
 
 def _link_children(data: LandlordData, config: Config) -> None:
+    """Attach sessions, outcomes... to the landlord's register rows by reference; needs
+    the register's person IDs and rejected rows only (a row merged into another
+    landlord's registration stays usable), so it runs in the landlord's worker."""
     refs = _ref_map(data)
     grace = pd.Timedelta(days=config.plausibility["outcome_grace_days"])
     for table, keys in CHILD_KEYS.items():
@@ -1072,12 +1082,15 @@ def _landlord_folders(raw: Path) -> list[str]:
 
 def _process_landlord(job) -> LandlordData | FileProblem:
     """Everything one landlord's exports need before people are linked across landlords:
-    read, parse, check, pseudonymise tenancies and stream the rent panel to its part file.
+    read, parse, check, pseudonymise, link its register's children (sessions, outcomes...)
+    and stream the rent panel to its part file.
     Runs in a worker process; a file problem is returned, not raised, so that it is
     reported with the others."""
     landlord, folder, config, pseudo, part = job
     try:
         data = read_landlord(landlord, folder, config, _tokens(config))
+        _link_register(data, pseudo)
+        _link_children(data, config)
         tenancies = _link_tenancies(data, pseudo)
         _stream_panel(data, config, _tokens(config), pseudo, tenancies, part)
         data.warnings.extend(_copies(data))
@@ -1137,9 +1150,7 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
             batches.append(result)
             say(f"read {landlord.name}")
         order = {l.id: i for i, l in enumerate(config.landlords.values())}
-        _link_participants(batches, pseudo, order)
-        for data in batches:
-            _link_children(data, config)
+        _link_participants(batches, order)
         _horizons_need_a_creation(batches)
 
         accounts: list[FileAccount] = []

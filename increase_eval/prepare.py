@@ -1141,14 +1141,21 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
         panel_dir = stage / "rent_accounts"
         panel_dir.mkdir()
         batches: list[LandlordData] = []
-        jobs = [(l, raw / l.id, config, pseudo, panel_dir / f"{l.id}.parquet") for l in present]
-        for landlord, result in zip(present, _map(_process_landlord, jobs, workers)):
+        # the largest landlords first, so that the workers end together; their results are
+        # then taken in the configuration's order, as if read one after the other
+        size = {l.id: sum(p.stat().st_size for p in (raw / l.id).rglob("*") if p.is_file()) for l in present}
+        first = sorted(present, key=lambda l: -size[l.id])
+        jobs = [(l, raw / l.id, config, pseudo, panel_dir / f"{l.id}.parquet") for l in first]
+        results = {}
+        for landlord, result in zip(first, _map(_process_landlord, jobs, workers)):
+            results[landlord.id] = result
+            say(f"skipped {landlord.name}: {result}" if isinstance(result, FileProblem) else f"read {landlord.name}")
+        for landlord in present:
+            result = results[landlord.id]
             if isinstance(result, FileProblem):
                 errors.append(f"{result} - {landlord.name} skipped")
-                say(f"skipped {landlord.name}: {result}")
-                continue
-            batches.append(result)
-            say(f"read {landlord.name}")
+            else:
+                batches.append(result)
         order = {l.id: i for i, l in enumerate(config.landlords.values())}
         _link_participants(batches, order)
         _horizons_need_a_creation(batches)

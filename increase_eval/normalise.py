@@ -213,9 +213,26 @@ def _human_format(fmt: str) -> str:
             .replace("%M", "mi").replace("%S", "ss"))
 
 
+def on_distinct(values: pd.Series, parse: Callable[[pd.Series], tuple[pd.Series, pd.Series]]):
+    """parse(values), worked out on the distinct values only and spread back to the rows
+    (one cell's result never depends on another's): a column of millions of cells holds
+    a few thousand dates or amounts."""
+    codes, uniques = pd.factorize(values.astype("string"), sort=False)
+    distinct = pd.Series(uniques, dtype="string", name=values.name)
+    distinct = pd.concat([distinct, pd.Series([pd.NA], dtype="string", name=values.name)], ignore_index=True)
+    out, why = parse(distinct)
+    take = np.where(codes < 0, len(distinct) - 1, codes)   # a missing cell: the last, missing, value
+    return (pd.Series(out.array.take(take), index=values.index, name=out.name),
+            pd.Series(why.to_numpy(dtype=object)[take], index=values.index, name=why.name, dtype=object))
+
+
 def dates(values: pd.Series, formats: Iterable[str], tokens: Tokens, month: bool = False):
     """Vectorised for cells in one of the mapping's formats; the per-value rule (ISO,
-    Excel serials, reasons for refusals) sees only the rest."""
+    Excel serials, reasons for refusals) sees only the rest. Worked out per distinct value."""
+    return on_distinct(values, lambda v: _dates(v, formats, tokens, month))
+
+
+def _dates(values: pd.Series, formats: Iterable[str], tokens: Tokens, month: bool = False):
     formats = tuple(formats)
     text = values.astype("string").str.strip()
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
@@ -382,7 +399,12 @@ def numbers(values: pd.Series, tokens: Tokens, decimal: str = ".", integer: bool
             currency: str | None = None):
     """Vectorised for plain numbers (most cells of a rent panel); the per-value rule sees
     only what that cannot read: blanks, tokens, currency signs, brackets, spaces, junk,
-    and numbers shaped for the other decimal mark."""
+    and numbers shaped for the other decimal mark. Worked out per distinct value."""
+    return on_distinct(values, lambda v: _numbers(v, tokens, decimal, integer, currency))
+
+
+def _numbers(values: pd.Series, tokens: Tokens, decimal: str = ".", integer: bool = False,
+             currency: str | None = None):
     text = values.astype("string").str.strip()
     other = "," if decimal == "." else "."
     plain = text.where(text.str.fullmatch(fast_number_pattern(decimal)).fillna(False))
@@ -446,8 +468,30 @@ def ref_rule(text: str) -> Parsed:
 
 
 def refs(values: pd.Series, tokens: Tokens):
-    parsed, why = by_distinct(values, ref_rule, tokens)
-    return parsed.astype("string"), why
+    """References (see ref_rule). Most are ASCII letters and digits with at most - _ . /
+    between them ('ABR-000123'): as such a value has no space to remove and cannot be a
+    spreadsheet error or hold a control character, the rule comes down to upper-casing,
+    done in one vectorised step, unless it reads as a missing-value token once folded
+    (lower case, that punctuation as spaces: 'N/A') or is a number with a '.0' ('12.0').
+    The rest (spaces, other characters) go value by value."""
+    codes, uniques = pd.factorize(values.astype("string").fillna(""), sort=False)
+    distinct = pa.array(np.asarray(uniques, dtype=object), pa.string())
+    folded = pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.utf8_lower(distinct), r"[_\-./]+", " "))
+    plain = pc.and_(pc.and_(pc.match_substring_regex(distinct, r"^[0-9A-Za-z_\-./]+$"),
+                            pc.invert(pc.match_substring_regex(distinct, r"^\d+\.0+$"))),
+                    pc.invert(pc.is_in(folded, pa.array(sorted(tokens.missing), pa.string()))))
+    plain = plain.to_numpy(zero_copy_only=False)
+    parsed = np.asarray(pc.utf8_upper(distinct).to_numpy(zero_copy_only=False), dtype=object)
+    why = np.full(len(parsed), None, dtype=object)
+    slow = np.flatnonzero(~plain)
+    if len(slow):
+        rest = pd.Series(np.asarray(uniques, dtype=object)[slow], dtype="string")
+        slow_parsed, slow_why = by_distinct(rest, ref_rule, tokens)
+        parsed[slow] = slow_parsed.to_numpy(dtype=object)
+        why[slow] = slow_why.to_numpy(dtype=object)
+    take = np.asarray(codes)
+    return (pd.Series(parsed[take], index=values.index, dtype="string"),
+            pd.Series(why[take], index=values.index, dtype=object))
 
 
 # --- durations ------------------------------------------------------------------------------

@@ -406,23 +406,30 @@ def _check_references(data: LandlordData) -> None:
 
 # --- linking -----------------------------------------------------------------------------
 
-def _link_participants(batches: list[LandlordData], pseudo: Pseudonymiser, order: dict[str, int]) -> None:
-    """Give every register row a person ID; merge the same person registered twice, at
-    one landlord or at two (the earliest registration is kept)."""
+def _link_register(data: LandlordData, pseudo: Pseudonymiser) -> None:
+    """Give every register row of one landlord a person ID and its tenancy's ID; a
+    reference given to two different people cannot be linked safely (the later row is
+    rejected). Needs nothing of the other landlords: runs in the landlord's worker."""
+    for src, rows in data.tables.get("participants", []):
+        f = rows.frame
+        f["person_id"] = pseudo.person_keys(f["first_name"], f["last_name"], f["birth_date"])
+        f["tenancy_id"] = pseudo.many("tenancy", data.landlord.id + "|" + f["tenancy_ref"])
+        ok = rows.kept
+        refs = f.loc[ok, ["participant_ref", "person_id", readers.ROW]]
+        first_person = refs.groupby("participant_ref")["person_id"].transform("first")
+        clash = refs.index[refs["person_id"] != first_person]
+        rows.reject(clash, src.mapping.columns["participant_ref"],
+                    "participant reference already used for another person", "participant_ref",
+                    f["participant_ref"].astype("string"))
+
+
+def _link_participants(batches: list[LandlordData], order: dict[str, int]) -> None:
+    """Merge the same person registered twice, at one landlord or at two (the earliest
+    registration is kept). The register rows have their person IDs (_link_register)."""
     candidates = []
     for data in batches:
         for file_no, (src, rows) in enumerate(data.tables.get("participants", [])):
             f = rows.frame
-            f["person_id"] = pseudo.person_keys(f["first_name"], f["last_name"], f["birth_date"])
-            f["tenancy_id"] = pseudo.many("tenancy", data.landlord.id + "|" + f["tenancy_ref"])
-            # one reference, two different people: the later row cannot be linked safely
-            ok = rows.kept
-            refs = f.loc[ok, ["participant_ref", "person_id", readers.ROW]]
-            first_person = refs.groupby("participant_ref")["person_id"].transform("first")
-            clash = refs.index[refs["person_id"] != first_person]
-            rows.reject(clash, src.mapping.columns["participant_ref"],
-                        "participant reference already used for another person", "participant_ref",
-                        f["participant_ref"].astype("string"))
             ok = rows.kept
             candidates.append(pd.DataFrame({
                 "landlord": data.landlord.id, "order": order[data.landlord.id], "file_no": file_no,
@@ -465,6 +472,9 @@ def _ref_map(data: LandlordData) -> pd.DataFrame:
 
 
 def _link_children(data: LandlordData, config: Config) -> None:
+    """Attach sessions, outcomes... to the landlord's register rows by reference; needs
+    the register's person IDs and rejected rows only (a row merged into another
+    landlord's registration stays usable), so it runs in the landlord's worker."""
     refs = _ref_map(data)
     grace = pd.Timedelta(days=config.plausibility["outcome_grace_days"])
     for table, keys in CHILD_KEYS.items():
@@ -516,16 +526,19 @@ def _merge_repeats(items: list[tuple[readers.Source, Rows]], keys: list[str]) ->
         items[int(file_no)][1].merge(group["_index"].to_numpy())
 
 
-def _link_tenancies(data: LandlordData, pseudo: Pseudonymiser) -> set[str]:
-    ids: set[str] = set()
+def _link_tenancies(data: LandlordData, pseudo: Pseudonymiser) -> pd.Series:
+    """Tenancy IDs of the tenancies export; returns the kept tenancies' IDs by reference,
+    so that the rent panel finds its tenancies by reference without hashing them again."""
     items = data.tables.get("tenancies", [])
     for _, rows in items:
         f = rows.frame
         f["tenancy_id"] = pseudo.many("tenancy", data.landlord.id + "|" + f["tenancy_ref"])
     _merge_repeats(items, ["tenancy_id"])
-    for _, rows in items:
-        ids |= set(rows.frame.loc[rows.kept, "tenancy_id"].dropna())
-    return ids
+    kept = [rows.frame.loc[rows.kept, ["tenancy_ref", "tenancy_id"]] for _, rows in items]
+    known = pd.concat(kept, ignore_index=True).dropna() if kept else pd.DataFrame(columns=["tenancy_ref",
+                                                                                          "tenancy_id"])
+    # one ID per reference and one reference per ID (repeats were merged above)
+    return pd.Series(known["tenancy_id"].to_numpy(dtype=object), index=pd.Index(known["tenancy_ref"], dtype="string"))
 
 
 def _copies(data: LandlordData) -> list[str]:
@@ -620,11 +633,11 @@ def _panel_tenancy(batch: dict, src: readers.Source, landlord: Landlord, config:
 
 
 def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.Tokens, pseudo: Pseudonymiser,
-                 tenancy_ids: set[str] | None, codes: dict[str, int],
+                 tenancies: pd.Series | None, codes: dict[str, int],
                  owner: Landlord | None = None, filled: dict[str, int] | None = None) -> tuple[dict, pd.DataFrame]:
     """One batch of the rent panel, parsed and checked with arrow and numpy: the same
     rules as `parse` and `schema.plausibility`, without a row ever becoming a Python object.
-    `tenancy_ids`: the tenancies export's, or None when tenancies are derived from the
+    `tenancies`: the tenancies export's IDs by reference, or None when tenancies are derived from the
     panel (then every reference is a tenancy of `owner`, and what the panel says of it is kept).
     `filled` receives how many cells of the optional amounts were filled."""
     filled = {} if filled is None else filled
@@ -635,10 +648,14 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
     problems: list[tuple[np.ndarray, str, str]] = []   # (row mask, field, reason)
 
     idx, (refs, ref_why) = _distinct(batch["tenancy_ref"], lambda u: nz.refs(u, tokens))
-    tid_u = pseudo.many("tenancy", landlord + "|" + refs).to_numpy(dtype=object)
     ref_bad = np.where(refs.isna().to_numpy(), "required value missing", ref_why.to_numpy(dtype=object))
-    known_u = (np.ones(len(tid_u), dtype=bool) if tenancy_ids is None
-               else np.array([t in tenancy_ids for t in tid_u], dtype=bool))
+    if tenancies is None:   # every reference is a tenancy
+        tid_u = pseudo.many("tenancy", landlord + "|" + refs).to_numpy(dtype=object)
+        known_u = np.ones(len(tid_u), dtype=bool)
+    else:   # the export's tenancies, found by reference: the same IDs as hashing the reference
+        where = tenancies.index.get_indexer(refs)
+        known_u = where >= 0
+        tid_u = np.where(known_u, tenancies.to_numpy(dtype=object)[where], None)
     code_u = np.array([codes.setdefault(t, len(codes)) if ok else -1 for t, ok in zip(tid_u, known_u)], dtype=np.int64)
     problems.append((pd.notna(ref_bad)[idx], "tenancy_ref", ref_bad[idx]))
     problems.append((pd.isna(ref_bad)[idx] & ~known_u[idx], "tenancy_ref",
@@ -676,7 +693,7 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
             batch["housing_benefit"].fill_null("")), "")).as_py() or 0)
         problems.append((pd.notna(benefit_why), "housing_benefit", benefit_why))
     about = {}
-    if tenancy_ids is None:
+    if tenancies is None:
         about, more = _panel_tenancy(batch, src, owner, config, tokens)
         problems.extend(more)
 
@@ -702,7 +719,7 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
 
 
 def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo: Pseudonymiser,
-                  tenancy_ids: set[str], out: Path) -> None:
+                  tenancies: pd.Series, out: Path) -> None:
     """Parse the panel batch by batch, keeping only compact numeric arrays, then drop
     repeated (tenancy, month) rows and write the landlord's part of the panel. Without a
     tenancies export, the panel's references are the tenancies (see _panel_tenancies)."""
@@ -732,7 +749,7 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
             for item in malformed:
                 tally.add(None, item["reason"], 1)
             filled: dict[str, int] = {}
-            kept, rejects = _panel_batch(batch, src, config, tokens, pseudo, None if derive else tenancy_ids, codes,
+            kept, rejects = _panel_batch(batch, src, config, tokens, pseudo, None if derive else tenancies, codes,
                                          owner=landlord, filled=filled)
             if len(rejects):
                 data.panel_rejects.append(rejects[REJECT_COLUMNS])
@@ -768,8 +785,8 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
         files[int(file_no)].kept -= int(n)
     keep = order[~repeat]
     table = pa.table({
-        "landlord": pa.array([landlord.id] * len(keep), pa.string()),
-        "tenancy_id": pa.array(names[arrays["code"][keep]] if len(keep) else [], pa.string()),
+        "landlord": pa.repeat(pa.scalar(landlord.id, pa.string()), len(keep)),
+        "tenancy_id": pa.array(names, pa.string()).take(pa.array(arrays["code"][keep], pa.int64())),
         "month": pa.array(arrays["month"][keep].astype("datetime64[D]"), pa.date32()),
         "rent_due": pa.array(arrays["rent"][keep], pa.float64()),
         "arrears": pa.array(arrays["arrears"][keep], pa.float64()),
@@ -1065,14 +1082,17 @@ def _landlord_folders(raw: Path) -> list[str]:
 
 def _process_landlord(job) -> LandlordData | FileProblem:
     """Everything one landlord's exports need before people are linked across landlords:
-    read, parse, check, pseudonymise tenancies and stream the rent panel to its part file.
+    read, parse, check, pseudonymise, link its register's children (sessions, outcomes...)
+    and stream the rent panel to its part file.
     Runs in a worker process; a file problem is returned, not raised, so that it is
     reported with the others."""
     landlord, folder, config, pseudo, part = job
     try:
         data = read_landlord(landlord, folder, config, _tokens(config))
-        tenancy_ids = _link_tenancies(data, pseudo)
-        _stream_panel(data, config, _tokens(config), pseudo, tenancy_ids, part)
+        _link_register(data, pseudo)
+        _link_children(data, config)
+        tenancies = _link_tenancies(data, pseudo)
+        _stream_panel(data, config, _tokens(config), pseudo, tenancies, part)
         data.warnings.extend(_copies(data))
         return data
     except FileProblem as exc:
@@ -1121,18 +1141,23 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
         panel_dir = stage / "rent_accounts"
         panel_dir.mkdir()
         batches: list[LandlordData] = []
-        jobs = [(l, raw / l.id, config, pseudo, panel_dir / f"{l.id}.parquet") for l in present]
-        for landlord, result in zip(present, _map(_process_landlord, jobs, workers)):
+        # the largest landlords first, so that the workers end together; their results are
+        # then taken in the configuration's order, as if read one after the other
+        size = {l.id: sum(p.stat().st_size for p in (raw / l.id).rglob("*") if p.is_file()) for l in present}
+        first = sorted(present, key=lambda l: -size[l.id])
+        jobs = [(l, raw / l.id, config, pseudo, panel_dir / f"{l.id}.parquet") for l in first]
+        results = {}
+        for landlord, result in zip(first, _map(_process_landlord, jobs, workers)):
+            results[landlord.id] = result
+            say(f"skipped {landlord.name}: {result}" if isinstance(result, FileProblem) else f"read {landlord.name}")
+        for landlord in present:
+            result = results[landlord.id]
             if isinstance(result, FileProblem):
                 errors.append(f"{result} - {landlord.name} skipped")
-                say(f"skipped {landlord.name}: {result}")
-                continue
-            batches.append(result)
-            say(f"read {landlord.name}")
+            else:
+                batches.append(result)
         order = {l.id: i for i, l in enumerate(config.landlords.values())}
-        _link_participants(batches, pseudo, order)
-        for data in batches:
-            _link_children(data, config)
+        _link_participants(batches, order)
         _horizons_need_a_creation(batches)
 
         accounts: list[FileAccount] = []

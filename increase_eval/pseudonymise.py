@@ -12,7 +12,6 @@ holds processed data lets them re-identify people.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import secrets
 import stat
@@ -34,13 +33,27 @@ class Pseudonymiser:
         if len(key) < 32:
             raise UserError("the pseudonymisation secret is shorter than 32 bytes; delete it to have a new one "
                             "made (every ID will change) or restore the original")
+        # HMAC-SHA256 (RFC 2104) with the keyed inner and outer states made once: each ID
+        # then costs two copies and two updates, not a new HMAC object (several times faster
+        # over millions of tenancies; the same digests as hmac.new, tested)
         self._key = key
+        block = hashlib.sha256().block_size
+        padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+
+    def __reduce__(self):   # to worker processes: hashlib states do not pickle, the key does
+        return (Pseudonymiser, (self._key,))
 
     def __repr__(self) -> str:   # never show the key, even in a debugger or a log
         return "Pseudonymiser(<secret>)"
 
     def _digest(self, text: str) -> str:
-        return hmac.new(self._key, text.encode("utf-8"), hashlib.sha256).hexdigest()[:ID_HEX]
+        inner = self._inner.copy()
+        inner.update(text.encode("utf-8"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()[:ID_HEX]
 
     def person_keys(self, first: pd.Series, last: pd.Series, birth: pd.Series) -> pd.Series:
         """Person ID from name and birth date, insensitive to case, accents, spacing and

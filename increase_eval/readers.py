@@ -543,7 +543,8 @@ def _read_sheet(src: Source) -> list[list[str]]:
         merged = ws.merged_cell_ranges or []
     except Exception as exc:
         raise src.problem(f"the sheet '{sheet}' cannot be read ({type(exc).__name__})") from None
-    text = [[_cell_text(v) for v in row] for row in rows]
+    # most cells are text already: only the others go through _cell_text (millions of calls saved)
+    text = [[v if type(v) is str else _cell_text(v) for v in row] for row in rows]
     # a merged range shows its first cell's value in every cell it covers (a ward typed
     # once for the three people below it): each of those rows has that value
     for (r0, c0), (r1, c1) in merged:

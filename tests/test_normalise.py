@@ -7,7 +7,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from increase_eval import normalise as nz
 
@@ -285,3 +285,41 @@ def test_category_and_boolean_rules_never_raise(text):
     for rule in (nz.category_rule(SPELLINGS), nz.boolean_rule({"true": ["Oui"], "false": ["Non"]})):
         value, problem = rule(text)
         assert (value is None) != (problem is None)
+
+
+# --- the vectorised paths give what the per-value rules give ----------------------------------
+
+_CELLS = st.sampled_from([
+    "ABR-000123", "abr-000123", "AH-BAIL-000007", "a_b/c.d", "12", "12.0", "12.00", "0.", ".0", "-1.0", "N/A", "n.a",
+    "n_a", "--", "-", "?", " x y ", "", " ", "#REF!", "NA", "null", "\x00", "é", "İ", "2020-03-12", "12/03/2020",
+    "12/03/2020 14:05", "2020-03-12T23:30:00+01:00", "43902.604", "31/02/2020", "03/2020", "12,5", "1 234,56",
+    "1.234,56", "(12.50)", "£12", "€4", "1,234", "1e5", " 2020-03-12 ", "non renseigné", "NON-RENSEIGNE"])
+_COLUMNS = st.lists(_CELLS | st.none() | st.text(max_size=5), max_size=12)
+
+
+def _column(cells, name=None):
+    return pd.Series(cells, dtype="string", index=[5 + 2 * i for i in range(len(cells))], name=name)
+
+
+def _same(a, b):
+    pd.testing.assert_series_equal(a[0], b[0])
+    pd.testing.assert_series_equal(a[1], b[1])
+
+
+@settings(deadline=None)
+@given(_COLUMNS)
+def test_references_read_in_one_step_as_the_rule_reads_them_one_by_one(cells):
+    column = _column(cells)
+    parsed, why = nz.by_distinct(column, nz.ref_rule, TOKENS)
+    _same(nz.refs(column, TOKENS), (parsed.astype("string"), why))
+
+
+@settings(deadline=None)   # pandas' per-call overhead, on a shared machine
+@given(_COLUMNS, st.sampled_from([".", ","]), st.booleans(), st.booleans(), st.sampled_from([None, "x"]))
+def test_dates_and_numbers_per_distinct_value_are_those_of_every_cell(cells, decimal, integer, month, name):
+    column = _column(cells, name)
+    for formats in (["%d/%m/%Y"], ["%Y-%m-%d", "%d/%m/%Y"], ["%m/%Y"]):
+        _same(nz.dates(column, formats, TOKENS, month), nz._dates(column, formats, TOKENS, month))
+    for currency in ("GBP", None):
+        _same(nz.numbers(column, TOKENS, decimal, integer, currency),
+              nz._numbers(column, TOKENS, decimal, integer, currency))

@@ -379,6 +379,21 @@ def test_secret_is_created_private_and_gives_stable_ids(prepared, tmp_path, conf
     assert len(a) == len(b) and not set(a["person_id"]) & set(b["person_id"])   # another key, other IDs
 
 
+def test_ids_are_hmac_sha256_of_the_secret_whatever_its_length():
+    import hmac
+    import pickle
+
+    from increase_eval.pseudonymise import ID_HEX, Pseudonymiser
+
+    for key in (bytes(range(32)), bytes(range(64)), bytes(range(100))):   # within, at and beyond a block
+        pseudo = Pseudonymiser(key)
+        values = pd.Series(["abri|T-1", "abri|Élodie", "", "archipel_habitat|0042"], dtype="string")
+        expected = ["T" + hmac.new(key, f"tenancy|{v}".encode(), hashlib.sha256).hexdigest()[:ID_HEX] for v in values]
+        assert pseudo.many("tenancy", values).tolist() == expected
+        assert pickle.loads(pickle.dumps(pseudo)).many("tenancy", values).tolist() == expected   # to workers
+        assert key.hex() not in repr(pseudo)
+
+
 def test_secret_problems_are_explained(tmp_path, prepared, capsys):
     loose = tmp_path / "loose.key"
     shutil.copy2(prepared.secret, loose)

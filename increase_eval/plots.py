@@ -122,6 +122,9 @@ def survival(curves: dict[str, pd.DataFrame], title: str, xlabel: str, ylabel: s
     alt = f"{title}. {xlabel}; {ylabel}."
     if at_risk is not None:
         times, labels, caption = at_risk
+        # the marks set the horizon: numbers placed outside the axis would stretch a tightly
+        # cropped figure to their distance (a curve cut short, or empty, drew a 13 GB image)
+        ax.set_xlim(0, max([*times, *(c["time"].max() for c in fig.at_risk.values() if len(c))]))
         _at_risk_row(ax, times, labels, caption)
         alt += f" {caption}: " + "; ".join(f"{x:g}: {label}" for x, label in zip(times, labels))
     fig.tight_layout()

@@ -113,3 +113,22 @@ def test_chart_alternative_text_is_in_the_reader_s_number_format():
     assert alt == "Titre. Durée: 1,25 – 3,40"
     _, alt = plots.forest(["Séances"], [1.1], [1.08], [1.12], "Titre", "x", number=fr.number)
     assert alt == "Titre. Séances: 1,10 (1,08 – 1,12)"
+
+
+def test_a_survival_chart_cut_short_keeps_its_size():
+    """A curve with nobody left to draw (every step under the disclosure threshold, or no
+    start dates) and numbers at risk placed up to a year: the figure stays its usual size
+    (numbers outside the axis once stretched a cropped PNG to gigabytes)."""
+    from increase_eval import models, plots
+
+    empty = models.kaplan_meier([], [])
+    normal = models.kaplan_meier([30, 60, 200, 400, 500], [1, 1, 0, 1, 0])
+    widths = []
+    for curve in (empty, normal):
+        fig, _ = plots.survival({"x": curve}, "Titre", "jours", "%", cumulative=True, min_at_risk=5,
+                                at_risk=([0, 90, 180, 270, 365], ["<5"] * 5, "Pas encore en emploi"))
+        assert fig.axes[0].get_xlim() == (0, 365)       # the marks set the horizon
+        png, width = plots.to_png(fig)
+        widths.append(width)
+        assert len(png) < 500_000
+    assert widths[0] == widths[1]

@@ -103,8 +103,9 @@ def check_workers(client, processed: Path, outputs: Path, config_dir: Path, inpu
     except Exception:  # noqa: BLE001 - dask raises TimeoutError or its own
         raise UserError(f"no Dask worker joined the scheduler within {WORKER_WAIT} s: start some with "
                         f"'dask worker {client.scheduler.address}'") from None
-    mine = hashlib.sha256((processed / "manifest.json").read_bytes()).hexdigest()
     views = client.run(worker_view, str(processed), str(outputs), str(config_dir))
+    manifest = processed / "manifest.json"
+    mine = hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
     problems = []
     for address, seen in sorted(views.items()):
         where = f"worker {address} ({seen['host']})"

@@ -511,8 +511,9 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
     recover(outputs)
     todo = _schedule(todo)
     if scheduler is not None:
-        from . import cluster   # imports Dask: only when asked for
-        cluster.run_jobs(scheduler, todo, processed, outputs, config_dir, timeout, pdf, retries, results,
+        if todo:       # nothing to make: no cluster needed
+            from . import cluster   # imports Dask: only when asked for
+            cluster.run_jobs(scheduler, todo, processed, outputs, config_dir, timeout, pdf, retries, results,
                              digest, progress)
         ordered = [results[j] for j in jobs]
         from . import tables

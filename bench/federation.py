@@ -10,8 +10,10 @@ workers (processes, one thread each), on this machine, on the same data:
 
 and prints, per N and mode, the reports made, the total seconds, seconds per report (the
 run's wall time divided by the reports, and the mean of each job's own seconds, landlords'
-reports and group reports apart) and Dask's overhead per job (the difference of the two
-totals divided by the jobs).
+reports and group reports apart), the time a worker slot ran no job, per job, and Dask's
+overhead per job: the difference of the two totals divided by the jobs (which includes
+how much slower the jobs ran, if other load changed meanwhile) and the difference of idle
+slot time per job (which does not).
 
     .venv/bin/pip install -e '.[dask]'
     .venv/bin/python bench/federation.py --landlords 10 50 --scale 0.05 --workers 2 --lang en
@@ -42,8 +44,12 @@ def _empty_cache(processed: Path) -> None:
     shutil.rmtree(processed.parent / ".cache", ignore_errors=True)
 
 
-def _figures(results: list, seconds: float) -> dict:
+def _figures(results: list, seconds: float, workers: int) -> dict:
+    """`idle_per_job`: the time a worker slot ran no job process, per job (wall time x
+    workers - the jobs' own seconds, / jobs): scheduling overhead and the tail, apart from
+    how fast the jobs themselves ran (which other load on the machine changes)."""
     made = [r for r in results if r.status == "done"]
+    busy = sum(r.seconds for r in made)
     own = [r.seconds for r in made if r.job.entity not in data.GROUPS]
     groups = [r.seconds for r in made if r.job.entity in data.GROUPS]
     return {"reports": len(results), "made": len(made), "failed": [f"{r.job.name}: {r.error}" for r in results
@@ -51,7 +57,8 @@ def _figures(results: list, seconds: float) -> dict:
             "seconds": round(seconds, 1), "per_report": round(seconds / max(len(made), 1), 2),
             "job_mean_landlord": round(statistics.mean(own), 2) if own else None,
             "job_mean_group": round(statistics.mean(groups), 2) if groups else None,
-            "group_jobs": {r.job.name: round(r.seconds, 1) for r in made if r.job.entity in data.GROUPS}}
+            "group_jobs": {r.job.name: round(r.seconds, 1) for r in made if r.job.entity in data.GROUPS},
+            "job_seconds_sum": round(busy, 1), "idle_per_job": round((seconds * workers - busy) / max(len(made), 1), 2)}
 
 
 def bench(n: int, scale: float, workers: int, lang: str | None, modes: list[str], folder: Path, seed: int) -> dict:
@@ -74,7 +81,7 @@ def bench(n: int, scale: float, workers: int, lang: str | None, modes: list[str]
         if mode == "local":
             t0 = time.perf_counter()
             results = report.run(processed, outputs, conf, lang=lang, workers=workers, force=True, progress=False)
-            out[mode] = _figures(results, time.perf_counter() - t0)
+            out[mode] = _figures(results, time.perf_counter() - t0, workers)
         else:
             from dask.distributed import LocalCluster
 
@@ -85,27 +92,29 @@ def bench(n: int, scale: float, workers: int, lang: str | None, modes: list[str]
                 t0 = time.perf_counter()
                 results = report.run(processed, outputs, conf, lang=lang, force=True, progress=False,
                                      scheduler=cluster.scheduler_address)
-                out[mode] = _figures(results, time.perf_counter() - t0)
+                out[mode] = _figures(results, time.perf_counter() - t0, workers)
             out[mode]["cluster_start_seconds"] = round(started, 1)
         print(f"N={n} {mode}: {json.dumps(out[mode])}", file=sys.stderr, flush=True)
     if "local" in out and "dask" in out:
         jobs = max(out["local"]["made"], 1)
         out["dask_overhead_per_job"] = round((out["dask"]["seconds"] - out["local"]["seconds"]) / jobs, 2)
+        out["dask_idle_overhead_per_job"] = round(out["dask"]["idle_per_job"] - out["local"]["idle_per_job"], 2)
     return out
 
 
 def table(rows: list[dict]) -> str:
     lines = ["| landlords | people | reports | mode | total s | s per report (wall / jobs) | mean job s: "
-             "landlord / group | Dask overhead per job s |",
-             "|---|---|---|---|---|---|---|---|"]
+             "landlord / group | idle slot s per job | Dask overhead per job s: wall / idle |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         for mode in ("local", "dask"):
             if mode not in r:
                 continue
             m = r[mode]
             lines.append(f"| {r['landlords']} | {r['people']:,} | {m['made']} | {mode} | {m['seconds']} | "
-                         f"{m['per_report']} | {m['job_mean_landlord']} / {m['job_mean_group']} | "
-                         f"{r.get('dask_overhead_per_job', '') if mode == 'dask' else ''} |")
+                         f"{m['per_report']} | {m['job_mean_landlord']} / {m['job_mean_group']} | {m['idle_per_job']} | "
+                         + (f"{r.get('dask_overhead_per_job', '')} / {r.get('dask_idle_overhead_per_job', '')} |"
+                            if mode == "dask" else " |"))
     return "\n".join(lines)
 
 

@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", type=float, default=1.0,
                    help="programme size relative to the real one (about 8,700 people engaged); 10 and 100 "
                         "make larger programmes for benchmarks (default: 1)")
+    s.add_argument("--landlords", type=int, default=None, metavar="N",
+                   help="a federation of N synthetic landlords instead of the seven partners: each drawn from a "
+                        "partner's export shapes and language, with a size of its own, its mapping written to "
+                        "--config/landlords/ (a folder of its own, made from config/ when it does not exist)")
     s.add_argument("--truth", type=Path, default=None,
                    help="where to write the planted effects (default: synthetic_truth.json beside --raw)")
 
@@ -76,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--pdf", action="store_true", help="also print each report to report_<lang>.pdf beside it, "
                    "with headless Chromium (skipped, with a message, when Chromium is not installed)")
     r.add_argument("--timeout", type=int, default=900, help="seconds one notebook may run (default: 900)")
+    r.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run the reports on a Dask distributed cluster (e.g. tcp://host:8786, started with 'dask "
+                        "scheduler' and 'dask worker'); every worker must see --processed, --config and --outputs at "
+                        "the same paths (a shared folder). Needs the dask extra. Default: this machine's processes")
+    r.add_argument("--retries", type=int, default=2,
+                   help="with --scheduler: times a report whose job process was killed on a worker is run again "
+                        "(a lost worker's jobs are run again by the scheduler; default: 2)")
 
     c = sub.add_parser("check", help="dry run: how each mapping reads each column of its exports (writes nothing)",
                        description="Read each file of each landlord's mapping (the first rows of a large file) "
@@ -115,7 +126,18 @@ def _synth(args) -> int:
     from . import config as cfg, synth
 
     t0 = time.perf_counter()
-    truth = synth.generate(args.raw, cfg.load(args.config), seed=args.seed, scale=args.scale, truth_path=args.truth)
+    if args.landlords is not None:
+        if args.scale <= 0:
+            raise UserError("--scale must be positive")
+        synth.check_raw(args.raw)
+        shapes = synth.federation(args.config, args.landlords, seed=args.seed)
+        config = cfg.load(args.config)
+        countries = {c: sum(l.country == c for l in config.landlords.values()) for c in ("UK", "FR")}
+        print(f"a federation of {len(shapes)} landlords ({countries['UK']} UK, {countries['FR']} French): "
+              f"mappings written to {args.config / 'landlords'}")
+    else:
+        config = cfg.load(args.config)
+    truth = synth.generate(args.raw, config, seed=args.seed, scale=args.scale, truth_path=args.truth)
     print(f"synthetic exports for {truth['people']:,} people written to {args.raw} "
           f"(seed {args.seed}, scale {args.scale:g}) in {time.perf_counter() - t0:.1f} s")
     return 0
@@ -164,7 +186,8 @@ def _report(args) -> int:
         pdf = False
     try:
         results = report.run(args.processed, args.outputs, args.config, entities=args.landlord, lang=args.lang,
-                             workers=args.workers, force=args.force, timeout=args.timeout, pdf=pdf)
+                             workers=args.workers, force=args.force, timeout=args.timeout, pdf=pdf,
+                             scheduler=args.scheduler, retries=args.retries)
     except (ValueError, FileNotFoundError) as exc:
         raise UserError(str(exc)) from None
     print(report.summary(results))

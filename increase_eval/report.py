@@ -63,6 +63,7 @@ class Result:
     error: str = ""
     headline: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)     # file published -> its SHA-256
+    killed: int = 0     # the signal that ended the job's process from outside (not its time limit): may be retried
 
 
 EXPLORE = "00_explore.ipynb"   # the evaluator's own exploration: never part of a report
@@ -450,6 +451,9 @@ def _run_in_process(job: Job, processed: Path, outputs: Path, config_dir: Path, 
     finally:
         _RUNNING.discard(proc)
     seconds = time.perf_counter() - t0
+    if proc.returncode < 0:      # killed from outside (out of memory, an operator): nothing was published whole
+        return Result(job, "failed", seconds, f"the job's process was killed (signal {-proc.returncode})",
+                      killed=-proc.returncode)
     if proc.returncode != 0:
         lines = [l for l in err.strip().splitlines() if l.strip()]
         return Result(job, "failed", seconds, lines[-1] if lines else f"exit code {proc.returncode}")
@@ -470,9 +474,11 @@ def _kill_running() -> None:
 
 def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | None = None, lang: str | None = None,
         workers: int | None = None, force: bool = False, timeout: int = 900, progress: bool = True,
-        pdf: bool = False) -> list[Result]:
+        pdf: bool = False, scheduler=None, retries: int = 2) -> list[Result]:
     """Make the reports that changed (all with `force`), their workbooks and, with `pdf`,
-    their PDF; then the index pages."""
+    their PDF; then the index pages. `scheduler`: the address of a Dask distributed
+    scheduler (or a dask.distributed.Client) to run the jobs on instead of this machine's
+    processes (distributed.py); a job lost there is run again up to `retries` times."""
     from tqdm import tqdm
 
     processed, outputs, config_dir = Path(processed), Path(outputs), Path(config_dir)
@@ -504,6 +510,15 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
     outputs.mkdir(parents=True, exist_ok=True)
     recover(outputs)
     todo = _schedule(todo)
+    if scheduler is not None:
+        if todo:       # nothing to make: no cluster needed
+            from . import cluster   # imports Dask: only when asked for
+            cluster.run_jobs(scheduler, todo, processed, outputs, config_dir, timeout, pdf, retries, results,
+                             digest, progress)
+        ordered = [results[j] for j in jobs]
+        from . import tables
+        tables.index_page(outputs, ordered, manifest, config)
+        return ordered
     with ThreadPoolExecutor(max_workers=workers) as pool, \
             tqdm(total=len(todo), disable=not progress or not todo, unit="report", file=sys.stderr) as bar:
         futures = {pool.submit(_run_in_process, job, processed, outputs, config_dir, timeout, pdf): (job, key)
@@ -566,13 +581,18 @@ def _up_to_date(outputs: Path, job: Job, key: str, pdf: bool = False) -> dict | 
 def _collect(done, futures, results, outputs, bar) -> None:
     for future in done:
         job, key = futures[future]
-        result = future.result()
-        results[job] = result
-        if result.status == "done":
-            _write_atomic(_state_path(outputs, job),
-                          json.dumps({"key": key, "headline": result.headline, "files": result.files}).encode("utf-8"))
-        bar.set_postfix_str(f"{job.name} {result.status}")
-        bar.update(1)
+        record(future.result(), key, results, outputs, bar)
+
+
+def record(result: Result, key: str, results: dict, outputs: Path, bar) -> None:
+    """A job's result, as the run (the one process that writes state files) records it."""
+    job = result.job
+    results[job] = result
+    if result.status == "done":
+        _write_atomic(_state_path(outputs, job),
+                      json.dumps({"key": key, "headline": result.headline, "files": result.files}).encode("utf-8"))
+    bar.set_postfix_str(f"{job.name} {result.status}")
+    bar.update(1)
 
 
 def recover(outputs: Path) -> None:

@@ -42,6 +42,12 @@ REF_STYLE = {  # how each partner's systems number people and tenancies (invente
     "logirep": ("LGR-{:06d}", "LGR{:08d}"),
 }
 SERIAL_DATE_FILES = {("clarion", "sessions")}   # spreadsheet-born CSVs: dates as serial numbers
+
+
+def shaped_like(lid: str, params: dict) -> str:
+    """The partner whose export shapes a landlord's synthetic exports copy: itself, or for
+    a federation landlord (synth --landlords) the partner its mapping was drawn from."""
+    return (params.get("shaped_like") or {}).get(lid, lid)
 EMAIL_DOMAINS = {"UK": ["gmail.com", "hotmail.co.uk", "outlook.com", "yahoo.co.uk", "btinternet.com"],
                  "FR": ["gmail.com", "orange.fr", "free.fr", "laposte.net", "hotmail.fr", "sfr.fr"]}
 
@@ -542,7 +548,8 @@ def export_landlord(prog: Programme, landlord: Landlord, config: Config, params:
     q = params["quirks"]
     lid = landlord.id
     folder.mkdir(parents=True, exist_ok=True)
-    ref_fmt, ten_fmt = REF_STYLE.get(lid, (lid[:3].upper() + "{:06d}", lid[:3].upper() + "T{:07d}"))
+    shape = shaped_like(lid, params)
+    ref_fmt, ten_fmt = REF_STYLE.get(shape, (lid[:3].upper() + "{:06d}", lid[:3].upper() + "T{:07d}"))
     people = prog.people[prog.people["landlord"] == lid].copy()
     people["participant_ref"] = [ref_fmt.format(i + 1) for i in range(len(people))]
     people["tenancy_ref"] = [ten_fmt.format(10 * i + 7) for i in range(len(people))]
@@ -636,7 +643,7 @@ def export_landlord(prog: Programme, landlord: Landlord, config: Config, params:
     hours = ms.units.get("duration") == "hours"
     sess = pd.DataFrame({
         "participant_ref": ref_for(s["uid"]),
-        "session_date": w.dates(s["session_date"], ms, serial=(lid, "sessions") in SERIAL_DATE_FILES),
+        "session_date": w.dates(s["session_date"], ms, serial=(shape, "sessions") in SERIAL_DATE_FILES),
         "duration": w.number(s["duration"] / 60 if hours else s["duration"], ms, 2 if hours else 0),
         "session_type": w.category(s["session_type"], ms, "session_type"),
         "provider": s["provider"].to_numpy(dtype=object),
@@ -900,15 +907,21 @@ def truth_values(config: Config, params: dict, seed: int, scale: float) -> dict:
 
 # --- entry point ------------------------------------------------------------------------------
 
+def check_raw(raw: Path) -> None:
+    """synth never writes over real exports."""
+    raw = Path(raw)
+    if raw.is_dir() and any(p.is_dir() for p in raw.iterdir()) and not (raw / SYNTHETIC_MARKER).is_file():
+        raise UserError(f"{raw} holds exports that are not synthetic: synth never writes over real data "
+                        f"(choose another --raw folder)")
+
+
 def generate(raw: Path, config: Config, seed: int = 20230331, scale: float = 1.0,
              truth_path: Path | None = None) -> dict:
     """Write synthetic exports for every configured landlord into `raw`; return the truth."""
     raw = Path(raw)
     if scale <= 0:
         raise UserError("--scale must be positive")
-    if raw.is_dir() and any(p.is_dir() for p in raw.iterdir()) and not (raw / SYNTHETIC_MARKER).is_file():
-        raise UserError(f"{raw} holds exports that are not synthetic: synth never writes over real data "
-                        f"(choose another --raw folder)")
+    check_raw(raw)
     params = load_parameters(config)
     prog = simulate(config, params, seed, scale)
     stage = raw.parent / f".{raw.name}.synth-tmp"
@@ -931,8 +944,11 @@ def generate(raw: Path, config: Config, seed: int = 20230331, scale: float = 1.0
                           "benefit stops within the next 12 months (a proxy for a move into work)",
             "landlords": sorted(l.id for l in config.landlords.values() if "rent_accounts" in l.files
                                 and "housing_benefit" in l.files["rent_accounts"].columns)}
-    prog.truth["population"] = {**population_values(config, params),
-                                "given_neighbourhoods": rates_given_neighbourhoods(config, params, prog.world)}
+    if params.get("shaped_like"):     # a federation: 60 simulated federations would take minutes
+        prog.truth["population"] = {"note": "not computed for a federation (synth --landlords)"}
+    else:
+        prog.truth["population"] = {**population_values(config, params),
+                                    "given_neighbourhoods": rates_given_neighbourhoods(config, params, prog.world)}
     truth = {**prog.truth, "seed": seed, "scale": scale, "planted_flaws": flaws,
              "people": int(prog.people["uid"].nunique())}
     # swap in: the previous synthetic data is replaced whole, never mixed
@@ -950,3 +966,114 @@ def generate(raw: Path, config: Config, seed: int = 20230331, scale: float = 1.0
     truth_path = Path(truth_path) if truth_path else raw.parent / "synthetic_truth.json"
     truth_path.write_text(json.dumps(truth, indent=2, default=str) + "\n", encoding="utf-8")
     return truth
+
+
+# --- a federation of many landlords (synth --landlords N) ---------------------------------------
+
+FEDERATION_MARK = "# Written by 'increase-eval synth --landlords': a synthetic federation landlord."
+# the seven partners' shapes, UK and France in turn, so that any two landlords cover both countries
+FEDERATION_SHAPES = ("southern_housing", "archipel_habitat", "abri", "neotoa", "clarion", "pas_de_calais_habitat",
+                     "logirep")
+FEDERATION_SIZE = (0.25, 1.75)   # a landlord's size: its partner's, times log-uniform within these bounds
+FEDERATION_MAX = 9999
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config"
+
+
+def _replace_block(text: str, key: str, block: str) -> str:
+    """Replace the top-level YAML block `key:` (up to the next top-level key) by `block`,
+    keeping the file's comments elsewhere; append it when the key is not there."""
+    import re
+
+    pattern = re.compile(rf"^{key}:.*?(?=^\S)", re.S | re.M)
+    if pattern.search(text + "\nend:"):
+        return pattern.sub(lambda m: block, text + "\nend:", count=1)[: -len("\nend:")]
+    return text.rstrip("\n") + "\n\n" + block
+
+
+def _generated(path: Path) -> bool:
+    with path.open(encoding="utf-8") as fh:
+        return fh.readline().rstrip("\n") == FEDERATION_MARK
+
+
+def federation(config_dir: Path, n: int, seed: int = 20230331, template: Path | None = None) -> dict[str, str]:
+    """Write the mappings of a federation of `n` synthetic landlords into `config_dir`
+    (landlords/fed_NNN.yml), each drawn from one of the seven partners' mappings (its
+    export shapes, language, country and currency; in turn UK, France, UK...), with a size
+    of its own (its partner's engaged people times a seeded factor, in synth.yml with the
+    partner it is shaped like) and its cost scaled to it. The folder is made from the
+    default configuration (`template`) when it does not exist; the partners' mappings,
+    evidence registers and commentaries are not copied, so that the federation is its N
+    landlords. A folder holding mappings synth did not write is refused: the partners'
+    own configuration is never replaced. Returns {landlord id: the partner it is shaped like}."""
+    template = Path(template) if template else DEFAULT_CONFIG
+    config_dir = Path(config_dir)
+    if not 1 <= n <= FEDERATION_MAX:
+        raise UserError(f"--landlords {n}: give a number of landlords from 1 to {FEDERATION_MAX}")
+    if config_dir.resolve() == template.resolve():
+        raise UserError(f"--landlords writes a federation's mappings into a configuration folder of its own, not "
+                        f"into {config_dir} (the partners' configuration): give --config NEW_FOLDER, made from "
+                        f"{template}")
+    if not config_dir.exists():
+        import shutil as _sh
+
+        def skip(folder, names):
+            here = Path(folder)
+            if here.name == "landlords" and here.parent == template:
+                return [x for x in names if x.endswith(".yml")]
+            if here.name == "commentary" and here.parent == template:
+                return [x for x in names if x.endswith(".md") and x != "README.md"]
+            return []
+        _sh.copytree(template, config_dir, ignore=skip)
+    foreign = sorted(p.name for p in (config_dir / "landlords").glob("*.yml") if not _generated(p))
+    if foreign:
+        raise UserError(f"{config_dir / 'landlords'} holds mappings synth did not write ({', '.join(foreign[:5])}"
+                        f"{' ...' if len(foreign) > 5 else ''}): a federation is written into a configuration "
+                        f"folder of its own; give --config NEW_FOLDER (made from {template})")
+    for old in (config_dir / "landlords").glob("*.yml"):      # a federation replaces the previous one whole
+        old.unlink()
+    for name in ("programme.yml", "synth.yml", "vocabularies.yml"):
+        if not (config_dir / name).is_file():
+            raise UserError(f"{config_dir / name} is missing: a federation's configuration folder needs it "
+                            f"(copy it from {template})")
+    partners = yaml.safe_load((template / "synth.yml").read_text(encoding="utf-8"))["engaged"]
+    rng = np.random.default_rng([seed, n, 14])
+    width = max(3, len(str(n)))
+    shapes, engaged = {}, {}
+    for k in range(1, n + 1):
+        shape = FEDERATION_SHAPES[(k - 1) % len(FEDERATION_SHAPES)]
+        lid = f"fed_{k:0{width}d}"
+        m = yaml.safe_load((template / "landlords" / f"{shape}.yml").read_text(encoding="utf-8"))
+        factor = float(np.exp(rng.uniform(*np.log(FEDERATION_SIZE))))
+        size = max(int(round(partners[shape] * factor)), 20)
+        ratio = size / partners[shape]
+        fr = m["country"] == "FR"
+        m["id"] = lid
+        m["name"] = f"{'Bailleur' if fr else 'Landlord'} {k:0{width}d}"
+        m["neighbourhoods"] = [{"id": f"{lid.upper()}-{j:02d}", "name": f"{h['name']} ({k:0{width}d})",
+                                "aliases": list(h.get("aliases") or [])}
+                               for j, h in enumerate(m["neighbourhoods"], 1)]
+        if m.get("cost"):
+            cost = m["cost"]
+            cost["total"] = int(round(cost["total"] * ratio, -3)) or 1000
+            if cost.get("erdf") is not None:
+                cost["erdf"] = min(int(round(cost["erdf"] * ratio, -3)), cost["total"])
+            cost["assumption"] = True
+            cost["source"] = (f"assumption: synthetic federation landlord; the illustrative cost of the partner it "
+                              f"is shaped like ({shape}) scaled to its size ({ratio:.2f} times)")
+        text = yaml.safe_dump(m, sort_keys=False, allow_unicode=True, width=120)
+        header = (f"{FEDERATION_MARK}\n# Shaped like {shape} (its formats, headers and spellings); made by "
+                  f"synth --landlords {n} --seed {seed}. Replaced whole by the next such run.\n")
+        (config_dir / "landlords" / f"{lid}.yml").write_text(header + text, encoding="utf-8")
+        shapes[lid], engaged[lid] = shape, size
+    prog = (config_dir / "programme.yml").read_text(encoding="utf-8")
+    listing = "".join(f"  - {lid}\n" for lid in shapes)
+    prog = _replace_block(prog, "landlords", f"landlords:\n  # a synthetic federation (synth --landlords {n})\n"
+                                             f"{listing}\n")
+    (config_dir / "programme.yml").write_text(prog, encoding="utf-8")
+    params = (config_dir / "synth.yml").read_text(encoding="utf-8")
+    params = _replace_block(params, "engaged", "engaged:\n" + "".join(f"  {l}: {v}\n" for l, v in engaged.items())
+                            + "\n")
+    params = _replace_block(params, "shaped_like", "shaped_like:   # synth --landlords: the partner each copies\n"
+                            + "".join(f"  {l}: {s}\n" for l, s in shapes.items()) + "\n")
+    (config_dir / "synth.yml").write_text(params, encoding="utf-8")
+    return shapes

@@ -132,12 +132,34 @@ def index_page(outputs: Path, results: list, manifest: dict, config: Config) -> 
         _write_index(outputs, results, manifest, config, lang)
 
 
+def _index_tables(t, head: str, groups: list[str], by_country: dict[str, list]) -> str:
+    """The partnership and its country groups first, then the landlords in one table per
+    country (sorted by name, with links to each country): a federation's hundreds of
+    landlords stay easy to find without any script (the browser's own search finds a name)."""
+    esc = html.escape
+    parts = []
+    table = lambda rows: f'<table><thead><tr>{head}</tr></thead>\n<tbody>{"".join(rows)}</tbody></table>'  # noqa: E731
+    if groups:
+        parts.append(f'<h2 id="groups">{esc(t("index.groups"))}</h2>\n{table(groups)}')
+    if by_country:
+        countries = sorted(by_country, key=lambda c: t(f"index.countries.{c}"))
+        links = " · ".join(f'<a href="#landlords-{c.lower()}">{esc(t("index.landlords_in", country=t(f"index.countries.{c}"), n=t.number(len(by_country[c]))))}</a>'
+                           for c in countries)
+        parts.append(f'<h2 id="landlords">{esc(t("index.landlords"))}</h2>\n<nav class="countries"><p>{links}</p></nav>')
+        for c in countries:
+            title = t("index.landlords_in", country=t(f"index.countries.{c}"), n=t.number(len(by_country[c])))
+            rows = [row for _, row in sorted(by_country[c], key=lambda x: x[0].casefold())]
+            parts.append(f'<h3 id="landlords-{c.lower()}">{esc(title)}</h3>\n{table(rows)}')
+    return "\n".join(parts)
+
+
 def _write_index(outputs: Path, results: list, manifest: dict, config: Config, lang: str) -> None:
     t = load_text(config.root, lang)
     other = "fr" if lang == "en" else "en"
     esc = html.escape
     k = _k(config)
-    rows, seen = [], set()
+    seen = set()
+    groups, by_country = [], {}      # rows of the groups; of the landlords, by country
     for r in results:
         entity = r.job.entity
         if entity in seen:
@@ -160,7 +182,11 @@ def _write_index(outputs: Path, results: list, manifest: dict, config: Config, l
                  *(f'<td class="num">{esc(v)}</td>' for v in (count(h.get("engaged")), count(h.get("trained")), rate,
                                                              count(h.get("businesses")))),
                  f"<td>{esc(_sroi_text(h.get('sroi'), t))}</td>"]
-        rows.append(f"<tr>{''.join(cells)}</tr>")
+        row = f"<tr>{''.join(cells)}</tr>"
+        if entity in data.GROUPS:
+            groups.append(row)
+        else:
+            by_country.setdefault(config.landlords[entity].country, []).append((name, row))
     synthetic = (f'<p class="synthetic-banner">{esc(t("common.synthetic"))}</p>' if manifest.get("synthetic") else "")
     heads = [t("cols.landlord"), t("index.reports"), t("cols.engaged"), t("cols.trained"), t("index.employed_6m"),
              t("cols.businesses"), t("index.sroi")]
@@ -178,8 +204,7 @@ td.num,th.num{{text-align:right;white-space:nowrap}}.meta{{color:#555;font-size:
 <nav class="lang"><a href="{index_name(other)}" hreflang="{other}" lang="{other}">{esc(t("index.other"))}</a></nav>
 <h1>INCREASE Valorisation Sociale</h1>{synthetic}
 <p>{esc(t("index.intro"))}</p>
-<table><thead><tr>{head}</tr></thead>
-<tbody>{"".join(rows)}</tbody></table>
+{_index_tables(t, head, groups, by_country)}
 <footer class="meta"><p>{esc(meta)}</p></footer></body></html>
 """
     fd, tmp = tempfile.mkstemp(prefix=f".index_{lang}.", dir=outputs)

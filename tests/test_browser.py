@@ -127,7 +127,10 @@ def test_reports_open_offline_cleanly(browser, reports):
         assert requests == [], (path, requests)
         if path.name.startswith("index"):
             links = page.eval_on_selector_all("a", "as => as.map(a => a.getAttribute('href'))")
-            assert links and all((path.parent / l).is_file() for l in links), links
+            files = [l for l in links if not l.startswith("#")]      # the others: the countries' tables
+            assert files and all((path.parent / l).is_file() for l in files), links
+            assert page.evaluate("ids => ids.every(h => document.getElementById(h.slice(1)) !== null)",
+                                 [l for l in links if l.startswith("#")])
         else:
             toc = page.eval_on_selector_all("nav.toc a", "as => as.map(a => a.getAttribute('href'))")
             assert len(toc) >= 6

@@ -90,12 +90,14 @@ def rates(labels: list[str], rate, lower, upper, title: str, xlabel: str, refere
 
 
 def _at_risk_row(ax, times, labels, caption: str) -> None:
-    """Numbers under the x axis (numbers at risk, or checked), with their caption on the left."""
+    """Numbers under the x axis (numbers at risk, or checked), with their caption on the
+    left (clear of the first number), and the axis title moved below them."""
     for x, label in zip(times, labels):
-        ax.annotate(label, (x, 0), xycoords=("data", "axes fraction"), xytext=(0, -38), textcoords="offset points",
-                    ha="center", va="top", fontsize=8)
-    ax.annotate(caption, (0, 0), xycoords="axes fraction", xytext=(-5, -38), textcoords="offset points",
-                ha="right", va="top", fontsize=8)
+        ax.annotate(label, (x, 0), xycoords=("data", "axes fraction"), xytext=(0, -24), textcoords="offset points",
+                    ha="center", va="top", fontsize=8, color="#555")
+    ax.annotate(caption, (0, 0), xycoords="axes fraction", xytext=(-18, -24), textcoords="offset points",
+                ha="right", va="top", fontsize=8, color="#555")
+    ax.xaxis.labelpad = 20
 
 
 def survival(curves: dict[str, pd.DataFrame], title: str, xlabel: str, ylabel: str, cumulative: bool = False,
@@ -105,10 +107,8 @@ def survival(curves: dict[str, pd.DataFrame], title: str, xlabel: str, ylabel: s
     where a step would show what happened to one or two people (and little else).
     `at_risk`: (times, numbers as a reader may see them, caption), shown under the axis."""
     fig, ax = _fig(title)
-    fig.at_risk = {}      # name -> curve drawn: `localise` writes the numbers at risk under the axis
     for i, (name, c) in enumerate(curves.items()):
         c = c[c["at_risk"] >= min_at_risk] if min_at_risk else c
-        fig.at_risk[name] = c
         s, lo, hi = c["survival"], c["lower"], c["upper"]
         if cumulative:
             s, lo, hi = 1 - s, 1 - hi, 1 - lo
@@ -124,31 +124,11 @@ def survival(curves: dict[str, pd.DataFrame], title: str, xlabel: str, ylabel: s
         times, labels, caption = at_risk
         # the marks set the horizon: numbers placed outside the axis would stretch a tightly
         # cropped figure to their distance (a curve cut short, or empty, drew a 13 GB image)
-        ax.set_xlim(0, max([*times, *(c["time"].max() for c in fig.at_risk.values() if len(c))]))
+        ax.set_xlim(0, max(times))
+        ax.set_xticks(times)          # each number under its own tick
         _at_risk_row(ax, times, labels, caption)
         alt += f" {caption}: " + "; ".join(f"{x:g}: {label}" for x, label in zip(times, labels))
     fig.tight_layout()
-    return fig, alt
-
-
-def checks(months, share, lower, upper, checked: list[str], title: str, xlabel: str, ylabel: str,
-           checked_label: str, pct=_pct):
-    """Shares found trading at each follow-up check, with their intervals, and under each
-    the number of businesses it counts (as a reader may see it): the figures reported, drawn."""
-    fig, ax = _fig(title)
-    m = np.asarray(months, dtype=float)
-    r, lo, hi = (np.asarray(v, dtype=float) * 100 for v in (share, lower, upper))
-    ax.errorbar(m, r, yerr=[np.clip(r - lo, 0, None), np.clip(hi - r, 0, None)], fmt="o", color=PALETTE[0],
-                ecolor=PALETTE[0], capsize=4)
-    ax.set_xticks(m, [f"{x:g}" for x in m])
-    ax.set_xlim(0, max(m.max() if len(m) else 1, 1) + 3)
-    ax.set_ylim(0, 100)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    _at_risk_row(ax, m, checked, checked_label)
-    fig.tight_layout()
-    alt = f"{title}. " + "; ".join(f"{x:g}: {pct(v / 100, 0)} ({pct(a / 100, 0)} – {pct(b / 100, 0)}; {n})"
-                                   for x, v, a, b, n in zip(m, r, lo, hi, checked) if not np.isnan(v))
     return fig, alt
 
 
@@ -293,28 +273,6 @@ def localise(fig, t) -> None:
         ax.legend(handles + [Line2D([0], [0], color="black")],
                   labels + [f"{t('account.cols.base')}{sep}{number(fig.base_case, 2)}"],
                   loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
-    if ax is not None and getattr(fig, "at_risk", None):
-        _numbers_at_risk(ax, fig.at_risk, t("common.at_risk"), number)
-
-
-def _numbers_at_risk(ax, curves: dict, label: str, number) -> None:
-    """Under the x axis, for each curve, how many were still followed at each tick (for a
-    curve cut where fewer than k remain, nothing past its end)."""
-    lo, hi = ax.get_xlim()
-    ticks = [x for x in ax.get_xticks() if lo <= x <= hi]
-    for row, (name, c) in enumerate(curves.items()):
-        dy = -24 - 12 * row          # points below the axis: under the tick labels
-        times, at_risk = c["time"].to_numpy(float), c["at_risk"].to_numpy(float)
-        title = label if len(curves) == 1 else f"{label} ({name})"
-        ax.annotate(title, (0, 0), xycoords="axes fraction", xytext=(-8, dy), textcoords="offset points",
-                    ha="right", va="top", fontsize=8, color="#555")
-        for x in ticks:
-            later = np.flatnonzero(times >= x)
-            if len(later) == 0 or x > times.max():
-                continue
-            ax.annotate(number(at_risk[later[0]], 0), (x, 0), xycoords=("data", "axes fraction"), xytext=(0, dy),
-                        textcoords="offset points", ha="center", va="top", fontsize=8, color="#555")
-    ax.xaxis.labelpad = 4 + 12 * len(curves) + 8
 
 
 def to_png(fig) -> tuple[bytes, int]:

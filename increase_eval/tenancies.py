@@ -131,8 +131,15 @@ def arrears_matching(p: pd.DataFrame, tenancies: pd.DataFrame, window: int = 12,
     def outcome(h: _Hood, rows, e: int, k) -> np.ndarray:
         return h.mean(rows, e + 1, e + 1 + k) - h.mean(rows, e - baseline, e)
 
-    hoods = [(hood, np.flatnonzero(per["hood"].to_numpy(dtype=object)[code] == hood))
-             for hood in pd.unique(per["hood"].dropna())]
+    def candidates(h: _Hood, controls: np.ndarray, e: int) -> tuple[np.ndarray, np.ndarray]:
+        """The comparison tenancies observed over e's windows with every covariate, and those."""
+        ok = controls[h.full(controls, e - window, e) & (h.after(controls, e) >= min_after)]
+        x = covariates(h, ok, e) if len(ok) else np.zeros((0, 0))
+        keep = np.isfinite(x).all(axis=1)
+        return ok[keep], x[keep]
+
+    rows_of = pd.Series(np.arange(len(code))).groupby(per["hood"].to_numpy(dtype=object)[code], sort=False).indices
+    hoods = [(hood, rows_of[hood]) for hood in pd.unique(per["hood"].dropna())]
     plans, fit_t, fit_c, excluded = [], [], [], 0
     for hood, rows in hoods:          # first pass: who can be compared, and the rows of the score's fit
         h = _Hood(month[rows], arrears[rows], code[rows], months)
@@ -150,12 +157,9 @@ def arrears_matching(p: pd.DataFrame, tenancies: pd.DataFrame, window: int = 12,
             groups.setdefault(e, []).append((i, k, x))
             fit_t.append(x)
         for e, members in groups.items():
-            ok = controls[h.full(controls, e - window, e) & (h.after(controls, e) >= min_after)]
+            ok, x = candidates(h, controls, e)
             if len(ok) == 0:
                 continue
-            x = covariates(h, ok, e)
-            keep = np.isfinite(x).all(axis=1)
-            ok, x = ok[keep], x[keep]
             take = min(len(ok), controls_per_treated * len(members))
             fit_c.append(x[rng.choice(len(ok), take, replace=False)])
         plans.append((hood, rows, groups))
@@ -171,12 +175,9 @@ def arrears_matching(p: pd.DataFrame, tenancies: pd.DataFrame, window: int = 12,
         ev = per["event"].to_numpy()[h.codes]
         controls = np.flatnonzero(~np.isfinite(ev))
         for e, members in groups.items():
-            ok = controls[h.full(controls, e - window, e) & (h.after(controls, e) >= min_after)]
+            ok, x = candidates(h, controls, e)
             if len(ok) == 0:
                 continue
-            x = covariates(h, ok, e)
-            keep = np.isfinite(x).all(axis=1)
-            ok, x = ok[keep], x[keep]
             s = score(x)
             after = h.after(ok, e)
             for i, k, xi in members:

@@ -132,3 +132,19 @@ def test_a_survival_chart_cut_short_keeps_its_size():
         widths.append(width)
         assert len(png) < 500_000
     assert widths[0] == widths[1]
+
+
+def test_a_survival_chart_shows_one_row_of_numbers_at_risk_the_protected_one():
+    """The numbers under the axis are the caller's, as readers may see them (`<5`), each
+    under its own tick, drawn once: never the curve's raw counts beside them."""
+    from increase_eval import models, plots, text
+
+    fr = text.load(ROOT / "config", "fr")
+    curve = models.kaplan_meier(list(range(10, 410, 10)), [1, 0] * 20)
+    fig, alt = plots.survival({"x": curve}, "Titre", "jours", "%", cumulative=True, min_at_risk=5,
+                              at_risk=([0, 180, 365], ["40", "22", "<5"], "Pas encore en emploi"))
+    plots.localise(fig, fr)
+    ax = fig.axes[0]
+    assert sorted(a.get_text() for a in ax.texts) == sorted(["40", "22", "<5", "Pas encore en emploi"])
+    assert list(ax.get_xticks()) == [0, 180, 365]
+    assert alt.endswith("Pas encore en emploi: 0: 40; 180: 22; 365: <5")

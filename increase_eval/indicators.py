@@ -215,14 +215,6 @@ def reject_reasons_shown(rejects: pd.DataFrame, landlords: list[str], k: int) ->
     return out
 
 
-def reject_reasons(rejects: pd.DataFrame) -> pd.DataFrame:
-    """Rows rejected, by reason (a row with several problems counts under each)."""
-    if rejects.empty:
-        return pd.DataFrame(columns=["reason", "rows"])
-    t = rejects.drop_duplicates(["landlord", "file", "row", "reason"]).groupby("reason").size()
-    return t.sort_values(ascending=False).rename_axis("reason").reset_index(name="rows")
-
-
 def by_area(p: pd.DataFrame, k: int) -> pd.DataFrame:
     """Engaged, trained and completed people by landlord and neighbourhood; neighbourhoods
     with fewer than k people engaged are counted together as "other" within their landlord."""

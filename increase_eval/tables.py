@@ -74,14 +74,6 @@ def headline(d: data.Dataset, config: Config, config_dir: Path) -> dict:
             "sroi": sroi_by_currency(accounts(d, config, config_dir), value.load_values(config_dir))}
 
 
-def _has(t, key: str) -> bool:
-    try:
-        t(key)
-        return True
-    except KeyError:
-        return False
-
-
 def _cell(v):
     """A value as a worksheet cell: numbers stay numbers; text can never be a formula."""
     if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and pd.isna(v)):

@@ -246,10 +246,6 @@ class Basis:
         (none recorded is not none found), and neither can the value they bring."""
         return "outcomes" not in self.missing
 
-    @property
-    def deadweight_estimated(self) -> bool:
-        return self.deadweight is not None
-
 
 def arrears_effect(tenancies_: pd.DataFrame, panel: pd.DataFrame, participants: pd.DataFrame,
                    min_units: int = 5, outcomes: bool = True) -> tuple[Arrears | None, str | None]:

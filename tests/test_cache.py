@@ -87,7 +87,10 @@ def test_the_imputed_models_are_computed_once_and_read_as_computed(processed, mo
 
 
 def test_the_cache_is_the_one_the_library_would_compute(processed, monkeypatch):
-    cached = context(processed, "uk").accounts()
+    context(processed, "uk").accounts()                   # computed and written
+    monkeypatch.setattr(value, "basis", fail)
+    cached = context(processed, "uk").accounts()          # read back from disk, not computed
+    monkeypatch.undo()
     monkeypatch.setenv(cache.ENV, "off")
     fresh = context(processed, "uk").accounts()
     tables._ACCOUNTS.clear()

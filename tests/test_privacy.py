@@ -487,6 +487,6 @@ def test_the_same_count_is_protected_alike_in_every_output_of_a_run(reports, con
     norm = lambda v: v.replace("\u00a0", "").replace("\u202f", "").replace(",", "").replace(" ", "")  # noqa: E731
     differ = {key: seen for key, seen in shared.items() if len({norm(v) for v in seen.values()}) > 1}
     assert differ == {}
-    # and no hidden count of a landlord's report is the difference of counts shown elsewhere
+    # and a count hidden in one output is hidden in every output that shows its cell
     hidden = [key for key, seen in cells.items() if {v for v in seen.values()} & {f"<{k}", "[c]"}]
     assert all(all(v in (f"<{k}", "[c]") for v in cells[key].values()) for key in hidden)

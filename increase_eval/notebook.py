@@ -134,13 +134,11 @@ class Context:
         """The value account of each landlord of this entity (increase_eval.value): computed
         once per data snapshot and kept on disk (cache.py), shared by the summary and
         section 5, both languages, the report's Excel tables and Lab sessions."""
-        from . import cache
+        from . import tables
 
         key = ("accounts", self.data.manifest["snapshot"], self.entity, self.config.digest())
         if key not in _CACHE:
-            _CACHE[key] = cache.get(self.data, self.config, "accounts", self.entity, lambda: {
-                lid: value.account(value.basis(self.config.landlords[lid], self.data, self.data_end), self.values)
-                for lid in self.data.processed})
+            _CACHE[key] = tables.entity_accounts(self.data, self.config, self.values)
         return _CACHE[key]
 
     def currencies(self) -> dict[str, list[str]]:

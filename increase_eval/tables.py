@@ -24,19 +24,26 @@ def _k(config: Config) -> int:
     return int(config.programme["thresholds"]["disclosure_k"])
 
 
-def accounts(d: data.Dataset, config: Config, config_dir: Path) -> dict[str, value.Account]:
-    """The value accounts of the entity's landlords: worked out once per dataset loaded (the
-    headline and the workbook of a report job share them), and read from the disk cache
-    when the report's notebooks made them (cache.py; the same entry as Context.accounts)."""
+def entity_accounts(d: data.Dataset, config: Config, values: value.Values) -> dict[str, value.Account]:
+    """The value accounts of the entity's landlords, computed once per data snapshot and
+    kept on disk (cache.py): the one computation the notebooks (Context.accounts), the
+    headline and the report's workbook share."""
     from . import cache, value
 
+    end = pd.Timestamp(config.programme["programme"]["data_end"])
+    return cache.get(d, config, "accounts", d.entity, lambda: {
+        lid: value.account(value.basis(config.landlords[lid], d, end), values) for lid in d.processed})
+
+
+def accounts(d: data.Dataset, config: Config, config_dir: Path) -> dict[str, value.Account]:
+    """entity_accounts with the values of `config_dir`, once per dataset loaded (the
+    headline and the workbook of a report job share them)."""
+    from . import value
+
     if _ACCOUNTS.get("data") is not d or _ACCOUNTS.get("config_dir") != str(config_dir):
-        def made():
-            values = value.load_values(config_dir)
-            end = config.programme["programme"]["data_end"]
-            return {lid: value.account(value.basis(config.landlords[lid], d, end), values) for lid in d.processed}
         _ACCOUNTS.clear()
-        _ACCOUNTS.update(data=d, config_dir=str(config_dir), accounts=cache.get(d, config, "accounts", d.entity, made))
+        _ACCOUNTS.update(data=d, config_dir=str(config_dir),
+                         accounts=entity_accounts(d, config, value.load_values(config_dir)))
     return _ACCOUNTS["accounts"]
 
 

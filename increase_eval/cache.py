@@ -103,15 +103,22 @@ def _name(kind: str, scope) -> str:
 def get(d, config, kind: str, scope, compute: Callable[[], T]) -> T:
     """The result of `compute()` for this dataset's snapshot (`d`: a data.Dataset loaded
     from a processed folder), the configuration, the code, `kind` and `scope`: read from
-    the cache, or computed and written there. Without a folder to cache in, computed."""
+    the cache, or computed and written there. Without a folder to cache in, computed; a
+    result holding a person-level table is refused whether the cache is on or off, so a
+    notebook fails alike either way."""
+    def computed() -> T:
+        result = compute()
+        aggregate_only(result, f"{kind}-{scope}")
+        return result
+
     folder = getattr(d, "folder", None)
     if folder is None or not enabled():
-        return compute()
+        return computed()
     try:
         where = entry_folder(folder, config)
         where.mkdir(parents=True, exist_ok=True)
     except (OSError, ValueError, KeyError):
-        return compute()
+        return computed()
     path = where / f"{_name(kind, scope)}.pkl"
     found = _read(path)
     if found is not None:
@@ -120,8 +127,7 @@ def get(d, config, kind: str, scope, compute: Callable[[], T]) -> T:
         found = _read(path)                       # another job may have made it while this one waited
         if found is not None:
             return found[0]
-        result = compute()
-        aggregate_only(result, f"{kind}-{scope}")
+        result = computed()
         _write(path, result)
     _prune(location(folder), where)
     return result

@@ -192,6 +192,16 @@ def test_a_person_level_table_is_never_cached(tmp_path):
     cache.aggregate_only({"did": pd.DataFrame({"term": ["treated_after"], "estimate": [-1.0]})})
 
 
+def test_a_person_level_result_fails_alike_with_the_cache_on_or_off(processed, monkeypatch):
+    d = context(processed, "uk").data
+    people = lambda: {"panel": pd.DataFrame({"person_id": ["a"], "arrears": [1.0]})}  # noqa: E731
+    for setting in ("on", "off"):
+        monkeypatch.setenv(cache.ENV, setting)
+        with pytest.raises(ValueError, match="person_id"):
+            cache.get(d, cache_config(), "test", "uk", people)
+    assert not list(cache.location(processed).rglob("test-uk*.pkl"))      # nothing written
+
+
 def test_report_jobs_share_the_cache_and_it_holds_no_person_or_tenancy(reports, prepared):
     files = [p for p in cache.location(prepared.processed).rglob("*") if p.is_file() and p.suffix == ".pkl"]
     names = {p.stem for p in files}

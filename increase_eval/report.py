@@ -214,7 +214,7 @@ def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout:
         book = f"tables_{job.lang}.xlsx"
         built[book] = work / book
         t, name = _text_and_name(job, config)
-        sheets.workbook(sheets.collect(executed), built[book], t, readme_lines(job, manifest, config),
+        sheets.workbook(sheets.collect(executed), built[book], t, readme_lines(job, manifest, config, t),
                         t("workbook.title", name=name))
         if pdf:
             built[f"report_{job.lang}.pdf"] = work / f"report_{job.lang}.pdf"
@@ -251,10 +251,9 @@ def _text_and_name(job: Job, config: Config):
     return t, (t(f"entities.{job.entity}") if job.entity in data.GROUPS else config.landlords[job.entity].name)
 
 
-def readme_lines(job: Job, manifest: dict, config: Config) -> list[str]:
+def readme_lines(job: Job, manifest: dict, config: Config, t) -> list[str]:
     """The workbook's README sheet: what it is, the data snapshot, the code, the synthetic
     mark, how hidden counts are shown."""
-    t, _ = _text_and_name(job, config)
     k = int(config.programme["thresholds"]["disclosure_k"])
     lines = [t("workbook.what"), t("workbook.snapshot", snapshot=manifest["snapshot"], version=manifest["code_version"]),
              t("workbook.made", date=t.date(datetime.now(timezone.utc)), tool=__version__)]
@@ -373,9 +372,7 @@ def _outputs_html(nb: dict) -> str:
 
 
 def assemble(job: Job, executed: list[dict], manifest: dict, config: Config) -> str:
-    from .text import load as load_text
-
-    t = load_text(config.root, job.lang)
+    t, name = _text_and_name(job, config)
     body = "\n".join(f'<section class="notebook">{_outputs_html(nb)}</section>' for nb in executed)
     toc, counter = [], [0]
 
@@ -402,7 +399,6 @@ def assemble(job: Job, executed: list[dict], manifest: dict, config: Config) -> 
                 open_sub = True
             items.append(f'<li><a href="#{ident}">{title}</a></li>')
     items.append("</ol></li>" if open_sub else "</li>")
-    name = t(f"entities.{job.entity}") if job.entity in data.GROUPS else config.landlords[job.entity].name
     synthetic = (f'<p class="synthetic-banner" role="alert">{html.escape(t("common.synthetic"))}</p>'
                  if manifest.get("synthetic") else "")
     today = t.date(datetime.now(timezone.utc))

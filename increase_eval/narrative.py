@@ -649,7 +649,8 @@ def sensitivity_section(ctx, accounts: dict[str, Account]) -> list[tuple[str, ob
     out.append(("html", deadweight_table(ctx, accounts)))
     for cur, every in by_cur.items():
         if ctx.is_group and len(by_cur) > 1:
-            out.append(("html", f"<h3>{esc(ctx.t('labels.currency_country.' + cur))} ({cur})</h3>"))
+            country = ctx.t('labels.currency_country.' + cur)
+            out.append(("html", f"<h3>{esc(country[:1].upper() + country[1:])} ({cur})</h3>"))
         out.append(("html", values_table(ctx, every[0])))
         # landlords without outcomes have no value to test (the section says they did not provide them)
         mine = [a for a in every if a.basis.measured]

@@ -40,6 +40,7 @@ def _pct(p, decimals: int = 1) -> str:
 # the 912 px text column) and draws it at twice that, sharp on high-density screens and paper
 DISPLAY_DPI = 100
 RENDER_SCALE = 2
+LABEL_WIDTH = 32      # characters per line of a forest plot's row label: the plot keeps its width
 TITLE_WIDTH = 78      # characters: a longer title is wrapped, not run off the image
 
 
@@ -140,7 +141,7 @@ def forest(labels: list[str], estimate, lower, upper, title: str, xlabel: str, n
     ax.errorbar(e, y, xerr=[np.clip(e - lo, 0, None), np.clip(hi - e, 0, None)], fmt="s", color=PALETTE[0], capsize=3)
     ax.axvline(1, color="grey", linestyle="--")
     ax.set_xscale("log")
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, ["\n".join(textwrap.wrap(label, LABEL_WIDTH)) or label for label in labels])
     ax.set_xlabel(xlabel)
     fig.tight_layout()
     alt = f"{title}. " + "; ".join(f"{l}: {number(v, 2)} ({number(a, 2)} – {number(b, 2)})"
@@ -222,6 +223,7 @@ def survival_points(months: list, shown: list, lower: list, upper: list, checked
 # --- the reader's number format on the axes ------------------------------------------------------
 
 NICE_LOG = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10, 20, 50, 100)
+MID_LOG = (0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5)     # between: labels that never touch on a narrow chart
 DENSE_LOG = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.2, 1.3, 1.5, 2, 3, 4, 5)
 
 
@@ -251,8 +253,9 @@ def localise(fig, t) -> None:
             if axis.get_scale() == "log":
                 lo, hi = sorted(axis.get_view_interval())
                 ticks = [v for v in NICE_LOG if lo <= v <= hi]
-                if len(ticks) < 3:        # a narrow range: denser readable values
-                    ticks = [v for v in DENSE_LOG if lo <= v <= hi] or [1]
+                for denser in (MID_LOG, DENSE_LOG):     # a narrow range: denser readable values
+                    if len(ticks) < 3:
+                        ticks = [v for v in denser if lo <= v <= hi] or [1]
                 axis.set_major_locator(FixedLocator(ticks))
                 axis.set_minor_locator(NullLocator())
                 axis.set_major_formatter(FuncFormatter(lambda v, pos: number(v, 0 if float(v).is_integer() else

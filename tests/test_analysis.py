@@ -148,3 +148,19 @@ def test_a_survival_chart_shows_one_row_of_numbers_at_risk_the_protected_one():
     assert sorted(a.get_text() for a in ax.texts) == sorted(["40", "22", "<5", "Pas encore en emploi"])
     assert list(ax.get_xticks()) == [0, 180, 365]
     assert alt.endswith("Pas encore en emploi: 0: 40; 180: 22; 365: <5")
+
+
+def test_an_odds_ratio_axis_keeps_few_readable_ticks_and_long_labels_wrap():
+    """From 0.49 to 1.45 the axis reads 0,5 / 0,7 / 1 / 1,5 (every tenth collided on a
+    narrow chart: '1 1,11,21,3'); a long row label wraps instead of squeezing the plot."""
+    from increase_eval import plots, text
+
+    fr = text.load(ROOT / "config", "fr")
+    label = "Chaque séance de formation en plus (tenue avant le résultat)"
+    fig, _ = plots.forest([label, "Femme (vs homme)"], [1.05, 0.84], [1.03, 0.49], [1.07, 1.45], "Titre", "x",
+                          number=fr.number)
+    plots.localise(fig, fr)
+    ax = fig.axes[0]
+    assert list(ax.get_xticks()) == [0.5, 0.7, 1, 1.5]
+    assert [tl.get_text() for tl in ax.get_xticklabels()] == ["0,5", "0,7", "1", "1,5"]
+    assert "\n" in ax.get_yticklabels()[0].get_text() and ax.get_yticklabels()[0].get_text().replace("\n", " ") == label

@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print only the summary")
 
     r = sub.add_parser("report", help="run the notebooks for every landlord and group, build the HTML reports",
-                       description="Run the six analysis notebooks for each landlord (in its language) and for the "
+                       description="Run the seven report notebooks for each landlord (in its language) and for the "
                                    "partnership groups all, fr and uk, in parallel processes; write one "
                                    "self-contained HTML report per entity and language, Excel tables and an index "
                                    "page. Reports whose data, configuration, notebooks and code did not change are "

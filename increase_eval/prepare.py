@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -1084,20 +1085,27 @@ def _process_landlord(job) -> LandlordData | FileProblem:
     """Everything one landlord's exports need before people are linked across landlords:
     read, parse, check, pseudonymise, link its register's children (sessions, outcomes...)
     and stream the rent panel to its part file.
-    Runs in a worker process; a file problem is returned, not raised, so that it is
-    reported with the others."""
+    Runs in a worker process (or a Dask task: cluster.py); a file problem is returned, not
+    raised, so that it is reported with the others. The part file is written under a
+    temporary name (hidden: the readers of the processed folder skip it) and renamed into
+    place whole at the end, so that an attempt lost mid-write (a Dask worker killed, whose
+    task is run again elsewhere) never leaves a half-written part where the next reader
+    looks for one."""
     landlord, folder, config, pseudo, part = job
+    tmp = part.with_name(f".{part.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     try:
         data = read_landlord(landlord, folder, config, _tokens(config))
         _link_register(data, pseudo)
         _link_children(data, config)
         tenancies = _link_tenancies(data, pseudo)
-        _stream_panel(data, config, _tokens(config), pseudo, tenancies, part)
+        _stream_panel(data, config, _tokens(config), pseudo, tenancies, tmp)
         data.warnings.extend(_copies(data))
+        os.replace(tmp, part)
         return data
     except FileProblem as exc:
-        part.unlink(missing_ok=True)
         return exc
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _map(fn, jobs: list, workers: int):

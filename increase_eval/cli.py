@@ -64,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None,
                    help="landlords read in parallel processes (default: one per core; 1 reads in this process)")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="read each landlord as a task on a Dask distributed cluster (started with 'dask scheduler' "
+                        "and 'dask worker'); linking, tables and the manifest stay on this machine. The secret "
+                        "goes to the workers and their results come back, so only tls://host:port (Dask's TLS, "
+                        "with certificates) or a scheduler on this machine (tcp://127.0.0.1:PORT) is accepted. "
+                        "Every worker must see --raw and the folder holding --processed at the same paths (a "
+                        "shared folder) and run the same code. Needs the dask extra; --workers is then unused. "
+                        "Default: this machine's processes")
 
     r = sub.add_parser("report", help="run the notebooks for every landlord and group, build the HTML reports",
                        description="Run the seven report notebooks for each landlord (in its language) and for the "
@@ -147,9 +155,13 @@ def _prepare(args) -> int:
     from . import config as cfg, prepare, summary
 
     t0 = time.perf_counter()
+    if args.scheduler is not None:   # a plain-text connection is refused before anything is read
+        from . import cluster
+
+        cluster.refuse_plain(args.scheduler)
     say = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
     outcome = prepare.run(args.raw, args.processed, cfg.load(args.config), secret=args.secret, say=say,
-                          workers=args.workers)
+                          workers=args.workers, scheduler=args.scheduler)
     if outcome.secret_created:
         print("A new pseudonymisation secret was created (mode 600). Keep it with the raw exports; never "
               "share it with anyone holding processed data.", file=sys.stderr)

@@ -1125,11 +1125,20 @@ def default_workers() -> int:
 
 
 def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
-        say: Callable[[str], None] = lambda m: print(m, file=sys.stderr), workers: int | None = None) -> Outcome:
+        say: Callable[[str], None] = lambda m: print(m, file=sys.stderr), workers: int | None = None,
+        scheduler=None) -> Outcome:
     """Prepare every landlord found in `raw` into `processed`. Landlords are read in
-    `workers` processes (default: one per core)."""
+    `workers` processes (default: one per core), or, with `scheduler` (the address of a Dask
+    distributed scheduler, or a dask.distributed.Client), as tasks on that cluster's workers
+    (cluster.prepare_map): refused before anything is read unless the connection is
+    encrypted (tls://) or stays on this machine."""
     workers = default_workers() if workers is None else workers
     raw, processed = Path(raw), Path(processed)
+    if scheduler is not None:
+        from . import cluster   # imports Dask: only when asked for
+
+        cluster.refuse_plain(scheduler.scheduler.address if hasattr(scheduler, "submit") else str(scheduler))
+        raw, processed = raw.resolve(), processed.resolve()   # the paths every worker must see
     if not raw.is_dir():
         raise UserError(f"raw data folder {raw} does not exist (run 'increase-eval synth' for synthetic data, "
                         f"or put each landlord's exports in {raw}/<landlord id>/)")
@@ -1155,7 +1164,9 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
         first = sorted(present, key=lambda l: -size[l.id])
         jobs = [(l, raw / l.id, config, pseudo, panel_dir / f"{l.id}.parquet") for l in first]
         results = {}
-        for landlord, result in zip(first, _map(_process_landlord, jobs, workers)):
+        mapped = (_map(_process_landlord, jobs, workers) if scheduler is None
+                  else cluster.prepare_map(scheduler, _process_landlord, jobs, raw, stage, say))
+        for landlord, result in zip(first, mapped):
             results[landlord.id] = result
             say(f"skipped {landlord.name}: {result}" if isinstance(result, FileProblem) else f"read {landlord.name}")
         for landlord in present:

@@ -3,11 +3,17 @@ two worker processes here) make the same reports as the local pool, write the sa
 files, and survive a worker lost mid-job and a job process killed on a live worker: the
 report is made again and published whole.
 
+prepare --scheduler: each landlord read as a Dask task writes the same processed tables and
+manifest as the local pool; a plain-text connection to another machine is refused before
+anything is read; a landlord with a broken file is skipped as locally; a worker killed
+mid-job (its part file half-written) has its job run again and nothing half-written published.
+
 Kept economical: a federation of three small landlords (synth --landlords 3), two UK
-reports in one language."""
+reports in one language; one LocalCluster for the module."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -36,7 +42,8 @@ def fed(tmp_path_factory):
     synth.federation(tmp / "config", 3, seed=7)
     config = cfg.load(tmp / "config")
     synth.generate(tmp / "raw", config, seed=7, scale=0.1)
-    prepare.run(tmp / "raw", tmp / "processed", config, secret=tmp / "secret.key", say=lambda m: None)
+    # the local pool (two processes), which prepare --scheduler must match
+    prepare.run(tmp / "raw", tmp / "processed", config, secret=tmp / "secret.key", say=lambda m: None, workers=2)
     return tmp
 
 
@@ -213,6 +220,154 @@ def test_workers_that_do_not_see_the_same_processed_data_are_named(fed, tmp_path
 
 
 def test_without_a_scheduler_dask_is_not_imported():
-    code = ("import sys; from increase_eval import cli, report, tables; cli.build_parser(); "
+    code = ("import sys; from increase_eval import cli, prepare, report, tables; cli.build_parser(); "
             "assert not {'dask', 'distributed'} & set(sys.modules), sorted(m for m in sys.modules if 'dask' in m)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+
+
+# --- prepare --scheduler ----------------------------------------------------------------------
+
+def _same_processed(a: Path, b: Path) -> None:
+    """The same files byte for byte (parquet tables and rent panel parts, nothing else), and
+    the same manifest but for when it was made."""
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for name in files:
+        if name.name != "manifest.json":
+            assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    one, two = (json.loads((x / "manifest.json").read_text(encoding="utf-8")) for x in (a, b))
+    assert {k: v for k, v in one.items() if k != "created"} == {k: v for k, v in two.items() if k != "created"}
+
+
+def test_prepare_on_the_cluster_writes_the_same_processed_data_as_the_local_pool(fed, dask_cluster, tmp_path):
+    said = []
+    outcome = prepare.run(fed / "raw", tmp_path / "processed", cfg.load(fed / "config"), secret=fed / "secret.key",
+                          say=said.append, scheduler=dask_cluster.scheduler_address)
+    assert not outcome.errors
+    _same_processed(fed / "processed", tmp_path / "processed")
+    assert sorted(m for m in said if m.startswith("read ")) == ["read Bailleur 002", "read Landlord 001",
+                                                                "read Landlord 003"]
+    # LocalCluster's workers keep Dask's default memory management: the run says they may spill
+    assert any("may spill results" in m and "distributed.worker.memory.target" in m for m in said)
+    assert not [p for p in tmp_path.iterdir() if p.name != "processed"], "staging or probe files left"
+
+
+@pytest.mark.parametrize("address, refused", [
+    ("tcp://192.0.2.7:8786", True), ("192.0.2.7:8786", True), ("tcp://scheduler.example.org:8786", True),
+    ("ws://127.0.0.1:8786", True), ("ucx://10.0.0.1:8786", True), ("tcp://[2001:db8::1]:8786", True),
+    ("tls://192.0.2.7:8786", False), ("tls://scheduler.example.org:8786", False), ("tcp://127.0.0.1:8786", False),
+    ("tcp://localhost:8786", False), ("127.0.0.1:8786", False), ("tcp://[::1]:8786", False),
+    ("tcp://127.0.1.1:8786", False), ("inproc://10.0.0.1/123/1", False),
+])
+def test_only_tls_or_this_machine_may_carry_the_secret(address, refused):
+    assert (cluster.transport_problem(address) is not None) == refused
+
+
+def test_prepare_refuses_a_plain_tcp_scheduler_on_another_machine_before_reading_anything(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    (raw / "fed_001").mkdir(parents=True)
+    code = cli.main(["prepare", "--raw", str(raw), "--processed", str(tmp_path / "processed"),
+                     "--config", str(tmp_path / "config"), "--secret", str(tmp_path / "secret.key"),
+                     "--scheduler", "tcp://192.0.2.7:8786"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "tcp://192.0.2.7:8786 is not encrypted (tcp://) and not on this machine's loopback interface" in err
+    assert "pseudonymisation secret" in err and "tls://192.0.2.7:8786" in err and cluster.TLS_DOCS in err
+    # not even the configuration or the secret was read (neither exists), nothing written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
+
+
+def test_prepare_on_the_cluster_skips_a_landlord_with_a_broken_file_and_prepares_the_others(
+        fed, dask_cluster, tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(fed / "raw", raw)
+    (raw / "fed_002" / "inscrits_increase.csv").write_bytes(b"")
+    config = cfg.load(fed / "config")
+    said = []
+    outcome = prepare.run(raw, tmp_path / "processed", config, secret=fed / "secret.key", say=said.append,
+                          scheduler=dask_cluster.scheduler_address)
+    assert len(outcome.errors) == 1 and outcome.errors[0].startswith("fed_002: inscrits_increase.csv: ")
+    assert outcome.errors[0].endswith("Bailleur 002 skipped")
+    assert any(m.startswith("skipped Bailleur 002: fed_002: inscrits_increase.csv") for m in said)
+    manifest = json.loads((tmp_path / "processed" / "manifest.json").read_text(encoding="utf-8"))
+    local = json.loads((fed / "processed" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["landlords"]["fed_002"]["status"] == "not processed"
+    for lid in ("fed_001", "fed_003"):     # the others read whole, exactly as without the broken landlord
+        assert manifest["landlords"][lid] == local["landlords"][lid]
+    assert sorted(p.name for p in (tmp_path / "processed" / "rent_accounts").iterdir()) == \
+        ["fed_001.parquet", "fed_003.parquet"]
+
+
+def test_prepare_names_workers_that_do_not_see_the_raw_exports_or_run_other_code(fed, dask_cluster, tmp_path,
+                                                                                  monkeypatch):
+    from dask.distributed import Client
+
+    from increase_eval.errors import UserError
+
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    with Client(dask_cluster.scheduler_address, set_as_default=False) as client:
+        assert len(cluster.check_prepare_workers(client, fed / "raw", ["fed_001", "fed_002"], stage)) == 2
+        with pytest.raises(UserError, match=r"does not see .*nowhere/fed_001"):
+            cluster.check_prepare_workers(client, tmp_path / "nowhere", ["fed_001"], stage)
+        real = cluster.prepare_code()      # this process only: the workers keep their own
+        monkeypatch.setattr(cluster, "prepare_code", lambda: {**real, "code": "0" * 64})
+        with pytest.raises(UserError, match="runs other increase-eval code"):
+            cluster.check_prepare_workers(client, fed / "raw", ["fed_001"], stage)
+    assert not list(stage.iterdir()), "a probe file was left in the staging folder"
+
+
+def _lose_first_attempt(landlord: str, marker: str, log: str) -> int:
+    """Installed in each worker process: the first attempt at `landlord`'s job writes half its
+    rent panel part (under its temporary name) and then kills its worker with SIGKILL, as a
+    machine that dies mid-write would; every attempt is logged with its worker's PID."""
+    from increase_eval import prepare as prep
+
+    original = getattr(prep._stream_panel, "original", prep._stream_panel)
+
+    def stream(data, config, tokens, pseudo, tenancies, out):
+        with open(log, "a", encoding="ascii") as fh:
+            fh.write(f"{data.landlord.id} {os.getpid()} {out.name}\n")
+        original(data, config, tokens, pseudo, tenancies, out)
+        if data.landlord.id == landlord:
+            try:
+                os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return                  # the retry: left alone
+            with open(out, "r+b") as fh:
+                fh.truncate(out.stat().st_size // 2)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    stream.original = original
+    prep._stream_panel = stream
+    return os.getpid()
+
+
+def _restore() -> None:
+    from increase_eval import prepare as prep
+
+    prep._stream_panel = getattr(prep._stream_panel, "original", prep._stream_panel)
+
+
+def test_prepare_on_the_cluster_runs_a_job_lost_with_its_worker_again_and_publishes_nothing_half_written(
+        fed, dask_cluster, tmp_path):
+    from dask.distributed import Client
+
+    marker, log = tmp_path / "killed", tmp_path / "attempts.log"
+    with Client(dask_cluster.scheduler_address, set_as_default=False) as client:
+        pids = client.run(_lose_first_attempt, "fed_001", str(marker), str(log))
+        try:
+            outcome = prepare.run(fed / "raw", tmp_path / "processed", cfg.load(fed / "config"),
+                                  secret=fed / "secret.key", say=lambda m: None, scheduler=client)
+        finally:
+            client.run(_restore)
+    assert marker.exists(), "the job was never killed"
+    attempts = [line.split() for line in log.read_text(encoding="ascii").splitlines()]
+    lost = [int(pid) for lid, pid, _ in attempts if lid == "fed_001"]
+    assert len(lost) == 2 and lost[0] != lost[1], attempts        # run again, on the other worker
+    assert lost[0] in pids.values() and not _alive(lost[0])
+    # the half-written part never had the part's name: a hidden temporary file, removed before publishing
+    half = next(name for lid, _, name in attempts if lid == "fed_001")
+    assert half.startswith(".fed_001.parquet.") and half.endswith(".tmp")
+    assert not outcome.errors
+    _same_processed(fed / "processed", tmp_path / "processed")    # no half-written part, no temporary file

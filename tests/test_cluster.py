@@ -317,6 +317,32 @@ def test_prepare_names_workers_that_do_not_see_the_raw_exports_or_run_other_code
     assert not list(stage.iterdir()), "a probe file was left in the staging folder"
 
 
+def test_a_job_failing_on_a_worker_stops_prepare_publishes_nothing_and_no_log_holds_the_secret(
+        fed, dask_cluster, tmp_path):
+    """A job that raises (here a mapping without its register, found on the worker) stops the
+    run as locally, with nothing published; Dask's own log of the failed task (key, task,
+    exception, traceback: Dask 2026.8 shows the task as `_process_landlord(...)`, an older
+    one quoted its arguments, where the Pseudonymiser shows as `Pseudonymiser(<secret>)`)
+    holds neither the secret nor its bytes, on the workers or the scheduler."""
+    from dask.distributed import Client
+
+    from increase_eval.errors import UserError
+
+    config = cfg.load(fed / "config")
+    config.landlords["fed_003"].files.pop("participants")
+    with pytest.raises(UserError, match="no mapping for the participants table"):
+        prepare.run(fed / "raw", tmp_path / "processed", config, secret=fed / "secret.key", say=lambda m: None,
+                    scheduler=dask_cluster.scheduler_address)
+    assert not list(tmp_path.iterdir()), "something was published or left behind"
+    with Client(dask_cluster.scheduler_address, set_as_default=False) as client:
+        logs = [m for lines in client.get_worker_logs().values() for _, m in lines]
+        logs += [m for _, m in client.get_scheduler_logs()]
+    text = "\n".join(logs)
+    assert "Compute Failed" in text and "prepare-fed_003-" in text
+    key = (fed / "secret.key").read_text(encoding="ascii").strip()
+    assert key not in text and key.upper() not in text and repr(bytes.fromhex(key))[2:-1] not in text
+
+
 def _lose_first_attempt(landlord: str, marker: str, log: str) -> int:
     """Installed in each worker process: the first attempt at `landlord`'s job writes half its
     rent panel part (under its temporary name) and then kills its worker with SIGKILL, as a

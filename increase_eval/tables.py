@@ -115,20 +115,29 @@ def index_name(lang: str) -> str:
     return "index.html" if lang == "en" else f"index_{lang}.html"
 
 
-def workbook_name(outputs: Path, entity: str, lang: str) -> str | None:
+def workbook_name(outputs: Path, entity: str, lang: str, langs: list[str] | None = None) -> str | None:
     """The workbook of an entity in a language: its own, or (for a landlord reported in one
-    language) the one it has."""
-    for name in (f"tables_{lang}.xlsx", *sorted(p.name for p in (outputs / entity).glob("tables_*.xlsx"))):
+    language) the one it has; with `langs`, only the workbooks of those reports (the ones
+    the index links)."""
+    own = [f"tables_{l}.xlsx" for l in sorted(langs, key=lambda l: l != lang)] if langs is not None else \
+        [f"tables_{lang}.xlsx", *sorted(p.name for p in (outputs / entity).glob("tables_*.xlsx"))]
+    for name in own:
         if (outputs / entity / name).is_file():
             return name
     return None
 
 
-def index_page(outputs: Path, results: list, manifest: dict, config: Config) -> None:
+def index_page(outputs: Path, results: list, manifest: dict, config: Config, inputs: str | None = None) -> None:
     """outputs/index.html (English) and index_fr.html (French): every report with its
-    headline figures, in the reader's language and number format, worded as the reports."""
+    headline figures, in the reader's language and number format, worded as the reports.
+    Every report published whole is listed (report.listing), not only this run's
+    `results`; a report this run could not make, or an earlier one it did not make again,
+    says so (`inputs`: the run's digest of configuration, notebooks and code, when known)."""
+    from . import report
+
+    listed = report.listing(outputs, results, manifest, config, inputs)
     for lang in ("en", "fr"):
-        _write_index(outputs, results, manifest, config, lang)
+        _write_index(outputs, listed, manifest, config, lang)
 
 
 def _index_tables(t, head: str, groups: list[str], by_country: dict[str, list]) -> str:
@@ -152,36 +161,58 @@ def _index_tables(t, head: str, groups: list[str], by_country: dict[str, list]) 
     return "\n".join(parts)
 
 
-def _write_index(outputs: Path, results: list, manifest: dict, config: Config, lang: str) -> None:
+def _notes(t, entries: list) -> list[str]:
+    """What the index says of a report it cannot list as made by this run or up to date:
+    in the reader's words, never the error (which names files and code)."""
+    out = []
+    for x in entries:
+        language = t(f"index.language.{x.job.lang}")
+        if x.status == "failed":
+            out.append(t("index.failed_earlier" if x.published else "index.failed", language=language))
+        elif x.status == "earlier":
+            out.append(t("index.earlier", language=language))
+    return out
+
+
+def _write_index(outputs: Path, listed: list, manifest: dict, config: Config, lang: str) -> None:
     t = load_text(config.root, lang)
     other = "fr" if lang == "en" else "en"
     esc = html.escape
     k = _k(config)
-    seen = set()
+    by_entity: dict[str, list] = {}
+    for x in listed:
+        by_entity.setdefault(x.job.entity, []).append(x)
     groups, by_country = [], {}      # rows of the groups; of the landlords, by country
-    for r in results:
-        entity = r.job.entity
-        if entity in seen:
-            continue
-        seen.add(entity)
+    for entity, entries in by_entity.items():
+        entries = sorted(entries, key=lambda x: x.job.lang != lang)      # the reader's language first
         name = t(f"entities.{entity}") if entity in data.GROUPS else config.landlords[entity].name
-        reports = [x.job.lang for x in results if x.job.entity == entity and
-                   (outputs / x.job.entity / f"report_{x.job.lang}.html").is_file()]
-        reports.sort(key=lambda l: l != lang)      # the reader's language first
+        reports = [x.job.lang for x in entries if x.published]
         links = " ".join(f'<a href="{esc(entity)}/report_{l}.html" hreflang="{l}">{l.upper()}</a>' for l in reports)
         pdfs = " ".join(f'<a href="{esc(entity)}/report_{l}.pdf" hreflang="{l}">PDF {l.upper()}</a>' for l in reports
                         if (outputs / entity / f"report_{l}.pdf").is_file())
-        book = workbook_name(outputs, entity, lang)
+        book = workbook_name(outputs, entity, lang, reports)
         xlsx = f'<a href="{esc(entity)}/{book}">xlsx</a>' if book else ""
-        h = r.headline or {}
-        count = lambda n: "–" if n is None else (f"<{k}" if disclosure.small([n], k)[0] else t.number(n))  # noqa: E731
-        rate = ("–" if h.get("employed_6m") is None else
-                f"{t.pct(h['employed_6m'])} {t.interval(h['employed_6m_lower'], h['employed_6m_upper'])}")
-        cells = [f"<td>{esc(name)}</td>", f"<td>{links} {pdfs} {xlsx}</td>",
-                 *(f'<td class="num">{esc(v)}</td>' for v in (count(h.get("engaged")), count(h.get("trained")), rate,
-                                                             count(h.get("businesses")))),
-                 f"<td>{esc(_sroi_text(h.get('sroi'), t))}</td>"]
-        row = f"<tr>{''.join(cells)}</tr>"
+        notes = _notes(t, entries)
+        # the figures of a report made by this run or up to date, else of the earlier one linked
+        source = next((x for x in entries if x.status == "current"), None) or \
+            next((x for x in entries if x.published), None)
+        if source is None:         # nothing to link: only why
+            row = f'<tr><td>{esc(name)}</td><td colspan="6" class="note">{esc(" ".join(notes))}</td></tr>'
+        else:
+            if source.status != "current":
+                notes.append(t("index.figures_earlier"))
+            h = source.headline or {}
+            count = lambda n: "–" if n is None else (f"<{k}" if disclosure.small([n], k)[0] else t.number(n))  # noqa: E731
+            rate = ("–" if h.get("employed_6m") is None else
+                    f"{t.pct(h['employed_6m'])} {t.interval(h['employed_6m_lower'], h['employed_6m_upper'])}")
+            cells = [f"<td>{esc(name)}</td>", f"<td>{links} {pdfs} {xlsx}</td>",
+                     *(f'<td class="num">{esc(v)}</td>' for v in (count(h.get("engaged")), count(h.get("trained")),
+                                                                 rate, count(h.get("businesses")))),
+                     f"<td>{esc(_sroi_text(h.get('sroi'), t))}</td>"]
+            row = f"<tr>{''.join(cells)}</tr>"
+            if notes:     # under the row it explains
+                row = (f'<tr class="has-note">{"".join(cells)}</tr>'
+                       f'<tr class="note"><td></td><td colspan="6" class="note">{esc(" ".join(notes))}</td></tr>')
         if entity in data.GROUPS:
             groups.append(row)
         else:
@@ -199,7 +230,8 @@ def _write_index(outputs: Path, results: list, manifest: dict, config: Config, l
 <style>body{{font-family:system-ui,Arial,sans-serif;max-width:72rem;margin:0 auto;padding:1rem;line-height:1.45}}
 table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}}
 td.num,th.num{{text-align:right;white-space:nowrap}}.meta{{color:#555;font-size:.9rem}}
-.synthetic-banner{{background:#E69F00;color:#000;padding:.5rem;font-weight:bold}}nav.lang{{float:right}}</style></head><body>
+.synthetic-banner{{background:#E69F00;color:#000;padding:.5rem;font-weight:bold}}nav.lang{{float:right}}
+tr.has-note td{{border-bottom:0}}td.note{{color:#555;font-size:.9rem}}</style></head><body>
 <nav class="lang"><a href="{index_name(other)}" hreflang="{other}" lang="{other}">{esc(t("index.other"))}</a></nav>
 <h1>INCREASE Valorisation Sociale</h1>{synthetic}
 <p>{esc(t("index.intro"))}</p>

@@ -164,6 +164,8 @@ def test_nothing_changed_nothing_redone_and_a_landlord_s_change_redoes_only_its_
     shutil.copytree(reports.outputs, out)
     again = report.run(reports.processed, out, ROOT / "config", entities=["all", "archipel_habitat"], progress=False)
     assert {r.status for r in again} == {"skipped"}
+    # the index this run wrote still lists the report it did not touch
+    assert 'href="southern_housing/report_en.html"' in (out / "index.html").read_text(encoding="utf-8")
     # one landlord's raw data changed: its source hash in the manifest changes
     processed = tmp_path / "processed"
     shutil.copytree(reports.processed, processed)
@@ -189,6 +191,16 @@ def test_a_failing_report_keeps_the_good_one_and_its_notebook_for_debugging(repo
     assert (out / "archipel_habitat" / "report_fr.html").read_bytes() == good
     assert list((out / "archipel_habitat" / "failed").glob("fr_0*.ipynb"))
     assert not list((out / "archipel_habitat").glob(".work-*"))
+    # the index says so in the reader's words, links the good one as the previous version
+    # and still lists the reports this run did not make
+    from increase_eval import text
+    for lang, page in (("en", "index.html"), ("fr", "index_fr.html")):
+        t = text.load(ROOT / "config", lang)
+        index = (out / page).read_text(encoding="utf-8")
+        shown = " ".join(_visible(index).split())
+        assert t("index.failed_earlier", language=t("index.language.fr")) in shown
+        assert 'href="archipel_habitat/report_fr.html"' in index and 'href="southern_housing/report_en.html"' in index
+        assert 'href="all/report_en.html"' in index and "parquet" not in index and "Error" not in shown
 
 
 def test_cli_prints_a_summary_and_exits_non_zero_on_failure(reports, tmp_path, capsys):

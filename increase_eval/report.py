@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import __version__, data, lifeline
+from . import data, lifeline
 from .config import Config, load as load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -251,12 +251,26 @@ def _text_and_name(job: Job, config: Config):
     return t, (t(f"entities.{job.entity}") if job.entity in data.GROUPS else config.landlords[job.entity].name)
 
 
+_MADE_BY: list[str] = []
+
+
+def made_by() -> str:
+    """The version of the code making a report or an index, written as `prepare` writes its
+    own into the manifest (package version and commit): the data's and the report's may
+    differ, and a reader is told both."""
+    if not _MADE_BY:
+        from .prepare import code_version
+
+        _MADE_BY.append(code_version())
+    return _MADE_BY[0]
+
+
 def readme_lines(job: Job, manifest: dict, config: Config, t) -> list[str]:
     """The workbook's README sheet: what it is, the data snapshot, the code, the synthetic
     mark, how hidden counts are shown."""
     k = int(config.programme["thresholds"]["disclosure_k"])
     lines = [t("workbook.what"), t("workbook.snapshot", snapshot=manifest["snapshot"], version=manifest["code_version"]),
-             t("workbook.made", date=t.date(datetime.now(timezone.utc)), tool=__version__)]
+             t("workbook.made", date=t.date(datetime.now(timezone.utc)), tool=made_by())]
     if manifest.get("synthetic"):
         lines.append(t("common.synthetic"))
     return lines + [t("workbook.hidden", k=k, k1=k - 1), t("report.disclosure", k=k, k1=k - 1)]
@@ -404,7 +418,7 @@ def assemble(job: Job, executed: list[dict], manifest: dict, config: Config) -> 
     today = t.date(datetime.now(timezone.utc))
     k = int(config.programme["thresholds"]["disclosure_k"])
     meta = html.escape(t("report.meta", date=today, snapshot=manifest["snapshot"], version=manifest["code_version"],
-                         tool=__version__))
+                         tool=made_by()))
     # the answer first: the summary comes straight after the header, the contents after it
     cut = body.find("</section>") + len("</section>")
     first, rest = body[:cut], body[cut:]

@@ -222,8 +222,10 @@ def _write_index(outputs: Path, listed: list, manifest: dict, config: Config, la
              t("cols.businesses"), t("index.sroi")]
     num = ' class="num"'
     head = "".join(f'<th{"" if i in (0, 1, 6) else num}>{esc(x)}</th>' for i, x in enumerate(heads))
+    from .report import made_by
+
     meta = t("index.meta", snapshot=manifest["snapshot"], version=manifest["code_version"],
-             date=t.date(datetime.now(timezone.utc)))
+             date=t.date(datetime.now(timezone.utc)), tool=made_by())
     page = f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>INCREASE Valorisation Sociale</title>

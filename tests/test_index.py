@@ -140,3 +140,15 @@ def test_a_failed_report_is_said_so_in_the_reader_s_language_with_its_previous_v
         other = text.load(config.root, "fr" if lang == "en" else "en")
         assert other("index.failed", language=other("index.language.fr")) not in " ".join(shown.values())
 
+
+def test_the_index_names_the_code_that_made_it_and_the_code_that_prepared_the_data(published, config):
+    from increase_eval import prepare
+
+    outputs, jobs, inputs = published
+    tables.index_page(outputs, [], MANIFEST, config)
+    made = prepare.code_version()
+    for lang, by, data in (("en", "by increase-eval", "prepared by increase-eval"),
+                           ("fr", "par increase-eval", "préparées par increase-eval")):
+        page = read(outputs, lang)
+        footer = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page[page.index("<footer"):])).split())
+        assert f"{by} {made}." in footer and f"snap, {data} {MANIFEST['code_version']}." in footer, footer

@@ -267,3 +267,20 @@ def test_a_run_with_nothing_to_make_does_not_load_the_models():
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_footer_names_the_code_that_made_the_report_and_the_code_that_prepared_its_data(config):
+    """Data prepared by one version and a report made by another: both are named, each for
+    what it did (the manifest's code version is prepare's, not the report's)."""
+    from increase_eval import prepare
+
+    prepared, made = "0.0.1+olddata", prepare.code_version()
+    assert made != prepared
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": "", "outputs": [
+        {"output_type": "display_data", "data": {"text/html": '<h1 id="summary">S</h1><p>x</p>'}}]}]}
+    manifest = {"snapshot": "snap123", "code_version": prepared}
+    for lang, by, data in (("en", "by increase-eval", "prepared by increase-eval"),
+                           ("fr", "par increase-eval", "préparées par increase-eval")):
+        doc = report.assemble(report.Job("all", lang), [nb], manifest, config)
+        footer = " ".join(_visible(doc[doc.index("<footer"):]).split())
+        assert f"{by} {made}," in footer and f"snap123 {data} {prepared}." in footer, footer

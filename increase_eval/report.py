@@ -248,7 +248,7 @@ def _text_and_name(job: Job, config: Config):
     from .text import load as load_text
 
     t = load_text(config.root, job.lang)
-    return t, (t(f"entities.{job.entity}") if job.entity in data.GROUPS else config.landlords[job.entity].name)
+    return t, data.entity_name(job.entity, config, t)
 
 
 _MADE_BY: list[str] = []

@@ -140,7 +140,7 @@ def index_page(outputs: Path, results: list, manifest: dict, config: Config, inp
         _write_index(outputs, listed, manifest, config, lang)
 
 
-def _index_tables(t, head: str, groups: list[str], by_country: dict[str, list]) -> str:
+def _index_tables(t, head: str, groups: list[str], by_country: dict[str, list], partnership: bool = True) -> str:
     """The partnership and its country groups first, then the landlords in one table per
     country (sorted by name, with links to each country): a federation's hundreds of
     landlords stay easy to find without any script (the browser's own search finds a name)."""
@@ -148,7 +148,8 @@ def _index_tables(t, head: str, groups: list[str], by_country: dict[str, list]) 
     parts = []
     table = lambda rows: f'<table><thead><tr>{head}</tr></thead>\n<tbody>{"".join(rows)}</tbody></table>'  # noqa: E731
     if groups:
-        parts.append(f'<h2 id="groups">{esc(t("index.groups"))}</h2>\n{table(groups)}')
+        parts.append(f'<h2 id="groups">{esc(t("index.groups" if partnership else "index.pooled_groups"))}</h2>\n'
+                     f'{table(groups)}')
     if by_country:
         countries = sorted(by_country, key=lambda c: t(f"index.countries.{c}"))
         links = " · ".join(f'<a href="#landlords-{c.lower()}">{esc(t("index.landlords_in", country=t(f"index.countries.{c}"), n=t.number(len(by_country[c]))))}</a>'
@@ -185,7 +186,7 @@ def _write_index(outputs: Path, listed: list, manifest: dict, config: Config, la
     groups, by_country = [], {}      # rows of the groups; of the landlords, by country
     for entity, entries in by_entity.items():
         entries = sorted(entries, key=lambda x: x.job.lang != lang)      # the reader's language first
-        name = t(f"entities.{entity}") if entity in data.GROUPS else config.landlords[entity].name
+        name = data.entity_name(entity, config, t)
         reports = [x.job.lang for x in entries if x.published]
         links = " ".join(f'<a href="{esc(entity)}/report_{l}.html" hreflang="{l}">{l.upper()}</a>' for l in reports)
         pdfs = " ".join(f'<a href="{esc(entity)}/report_{l}.pdf" hreflang="{l}">PDF {l.upper()}</a>' for l in reports
@@ -226,6 +227,7 @@ def _write_index(outputs: Path, listed: list, manifest: dict, config: Config, la
 
     meta = t("index.meta", snapshot=manifest["snapshot"], version=manifest["code_version"],
              date=t.date(datetime.now(timezone.utc)), tool=made_by())
+    partnership = data.of_partnership("all", config)
     page = f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>INCREASE Valorisation Sociale</title>
@@ -236,8 +238,8 @@ td.num,th.num{{text-align:right;white-space:nowrap}}.meta{{color:#555;font-size:
 tr.has-note td{{border-bottom:0}}td.note{{color:#555;font-size:.9rem}}</style></head><body>
 <nav class="lang"><a href="{index_name(other)}" hreflang="{other}" lang="{other}">{esc(t("index.other"))}</a></nav>
 <h1>INCREASE Valorisation Sociale</h1>{synthetic}
-<p>{esc(t("index.intro"))}</p>
-{_index_tables(t, head, groups, by_country)}
+<p>{esc(t("index.intro" if partnership else "index.pooled_intro"))}</p>
+{_index_tables(t, head, groups, by_country, partnership)}
 <footer class="meta"><p>{esc(meta)}</p></footer></body></html>
 """
     fd, tmp = tempfile.mkstemp(prefix=f".index_{lang}.", dir=outputs)

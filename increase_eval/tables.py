@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import data, disclosure
 from .config import Config
-from .text import load as load_text
+from .text import NBSP, load as load_text
 
 if TYPE_CHECKING:
     from . import value
@@ -140,13 +140,35 @@ def index_page(outputs: Path, results: list, manifest: dict, config: Config, inp
         _write_index(outputs, listed, manifest, config, lang)
 
 
+# Every table of the index has the same columns at the same widths, so that the groups'
+# and each country's tables line up; on a narrow screen (a phone) their rows are stacked,
+# each cell after its column's name, so that the page never scrolls sideways.
+INDEX_COLUMNS = ('<colgroup><col style="width:16%"><col style="width:11%"><col style="width:11%">'
+                 '<col style="width:10%"><col style="width:17%"><col style="width:12%"><col style="width:23%">'
+                 '</colgroup>')
+INDEX_CSS = """body{font-family:system-ui,Arial,sans-serif;max-width:72rem;margin:0 auto;padding:1rem;line-height:1.45}
+table{border-collapse:collapse;width:100%;table-layout:fixed}
+td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th{font-size:.9rem}td.num,th.num{text-align:right}.meta{color:#555;font-size:.9rem}
+.synthetic-banner{background:#E69F00;color:#000;padding:.5rem;font-weight:bold}nav.lang{float:right}
+tr.has-note td{border-bottom:0}td.note{color:#555;font-size:.9rem}
+@media screen and (max-width:60rem){
+table,tbody,tr,td{display:block;width:auto}thead{display:none}
+tr{border-bottom:1px solid #ddd;padding:.4rem 0}tr.has-note{border-bottom:0;padding-bottom:0}
+td{border:0;padding:.1rem 0}td.num{text-align:left}td:first-child{font-weight:bold}
+tr.note td:first-child{display:none}td[data-label]::before{content:attr(data-label);color:#555}
+}
+@media print{body{max-width:none;padding:0;font-size:9pt}tr{break-inside:avoid}h2,h3{break-after:avoid}
+nav.lang{display:none}a{color:inherit}.synthetic-banner{print-color-adjust:exact;-webkit-print-color-adjust:exact}}"""
+
+
 def _index_tables(t, head: str, groups: list[str], by_country: dict[str, list], partnership: bool = True) -> str:
     """The partnership and its country groups first, then the landlords in one table per
     country (sorted by name, with links to each country): a federation's hundreds of
     landlords stay easy to find without any script (the browser's own search finds a name)."""
     esc = html.escape
     parts = []
-    table = lambda rows: f'<table><thead><tr>{head}</tr></thead>\n<tbody>{"".join(rows)}</tbody></table>'  # noqa: E731
+    table = lambda rows: f'<table>{INDEX_COLUMNS}<thead><tr>{head}</tr></thead>\n<tbody>{"".join(rows)}</tbody></table>'  # noqa: E731
     if groups:
         parts.append(f'<h2 id="groups">{esc(t("index.groups" if partnership else "index.pooled_groups"))}</h2>\n'
                      f'{table(groups)}')
@@ -183,6 +205,10 @@ def _write_index(outputs: Path, listed: list, manifest: dict, config: Config, la
     by_entity: dict[str, list] = {}
     for x in listed:
         by_entity.setdefault(x.job.entity, []).append(x)
+    heads = [t("cols.landlord"), t("index.reports"), t("cols.engaged"), t("cols.trained"), t("index.employed_6m"),
+             t("cols.businesses"), t("index.sroi")]
+    # each cell names its column, shown before it on a narrow screen where rows are stacked (INDEX_CSS)
+    label = lambda i: f' data-label="{esc(t("index.label", label=heads[i]), quote=True)}"'  # noqa: E731
     groups, by_country = [], {}      # rows of the groups; of the landlords, by country
     for entity, entries in by_entity.items():
         entries = sorted(entries, key=lambda x: x.job.lang != lang)      # the reader's language first
@@ -205,11 +231,12 @@ def _write_index(outputs: Path, listed: list, manifest: dict, config: Config, la
             h = source.headline or {}
             count = lambda n: "–" if n is None else (f"<{k}" if disclosure.small([n], k)[0] else t.number(n))  # noqa: E731
             rate = ("–" if h.get("employed_6m") is None else
-                    f"{t.pct(h['employed_6m'])} {t.interval(h['employed_6m_lower'], h['employed_6m_upper'])}")
-            cells = [f"<td>{esc(name)}</td>", f"<td>{links} {pdfs} {xlsx}</td>",
-                     *(f'<td class="num">{esc(v)}</td>' for v in (count(h.get("engaged")), count(h.get("trained")),
-                                                                 rate, count(h.get("businesses")))),
-                     f"<td>{esc(_sroi_text(h.get('sroi'), t))}</td>"]
+                    f"{t.pct(h['employed_6m'])} "      # the interval wraps as one piece
+                    f"{t.interval(h['employed_6m_lower'], h['employed_6m_upper']).replace(' ', NBSP)}")
+            cells = [f"<td>{esc(name)}</td>", f"<td{label(1)}>{links} {pdfs} {xlsx}</td>",
+                     *(f'<td class="num"{label(i)}>{esc(v)}</td>' for i, v in enumerate(
+                         (count(h.get("engaged")), count(h.get("trained")), rate, count(h.get("businesses"))), 2)),
+                     f"<td{label(6)}>{esc(_sroi_text(h.get('sroi'), t))}</td>"]
             row = f"<tr>{''.join(cells)}</tr>"
             if notes:     # under the row it explains
                 row = (f'<tr class="has-note">{"".join(cells)}</tr>'
@@ -219,8 +246,6 @@ def _write_index(outputs: Path, listed: list, manifest: dict, config: Config, la
         else:
             by_country.setdefault(config.landlords[entity].country, []).append((name, row))
     synthetic = (f'<p class="synthetic-banner">{esc(t("common.synthetic"))}</p>' if manifest.get("synthetic") else "")
-    heads = [t("cols.landlord"), t("index.reports"), t("cols.engaged"), t("cols.trained"), t("index.employed_6m"),
-             t("cols.businesses"), t("index.sroi")]
     num = ' class="num"'
     head = "".join(f'<th{"" if i in (0, 1, 6) else num}>{esc(x)}</th>' for i, x in enumerate(heads))
     from .report import made_by
@@ -231,11 +256,7 @@ def _write_index(outputs: Path, listed: list, manifest: dict, config: Config, la
     page = f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>INCREASE Valorisation Sociale</title>
-<style>body{{font-family:system-ui,Arial,sans-serif;max-width:72rem;margin:0 auto;padding:1rem;line-height:1.45}}
-table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}}
-td.num,th.num{{text-align:right;white-space:nowrap}}.meta{{color:#555;font-size:.9rem}}
-.synthetic-banner{{background:#E69F00;color:#000;padding:.5rem;font-weight:bold}}nav.lang{{float:right}}
-tr.has-note td{{border-bottom:0}}td.note{{color:#555;font-size:.9rem}}</style></head><body>
+<style>{INDEX_CSS}</style></head><body>
 <nav class="lang"><a href="{index_name(other)}" hreflang="{other}" lang="{other}">{esc(t("index.other"))}</a></nav>
 <h1>INCREASE Valorisation Sociale</h1>{synthetic}
 <p>{esc(t("index.intro" if partnership else "index.pooled_intro"))}</p>

@@ -486,9 +486,10 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
         workers: int | None = None, force: bool = False, timeout: int = 900, progress: bool = True,
         pdf: bool = False, scheduler=None, retries: int = 2) -> list[Result]:
     """Make the reports that changed (all with `force`), their workbooks and, with `pdf`,
-    their PDF; then the index pages, listing every report published (not only this run's). `scheduler`: the address of a Dask distributed
-    scheduler (or a dask.distributed.Client) to run the jobs on instead of this machine's
-    processes (distributed.py); a job lost there is run again up to `retries` times."""
+    their PDF; then the index pages, listing every report published (not only this run's).
+    `scheduler`: the address of a Dask distributed scheduler (or a dask.distributed.Client)
+    to run the jobs on instead of this machine's processes (distributed.py); a job lost
+    there is run again up to `retries` times."""
     from tqdm import tqdm
 
     processed, outputs, config_dir = Path(processed), Path(outputs), Path(config_dir)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import data, disclosure
 from .config import Config
-from .text import NBSP, load as load_text
+from .text import load as load_text
 
 if TYPE_CHECKING:
     from . import value
@@ -151,7 +151,7 @@ table{border-collapse:collapse;width:100%;table-layout:fixed}
 td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
 th{font-size:.9rem}td.num,th.num{text-align:right}.meta{color:#555;font-size:.9rem}
 .synthetic-banner{background:#E69F00;color:#000;padding:.5rem;font-weight:bold}nav.lang{float:right}
-tr.has-note td{border-bottom:0}td.note{color:#555;font-size:.9rem}
+tr.has-note td{border-bottom:0}td.note{color:#555;font-size:.9rem}.iv{white-space:nowrap}
 @media screen and (max-width:60rem){
 table,tbody,tr,td{display:block;width:auto}thead{display:none}
 tr{border-bottom:1px solid #ddd;padding:.4rem 0}tr.has-note{border-bottom:0;padding-bottom:0}
@@ -168,7 +168,8 @@ def _index_tables(t, head: str, groups: list[str], by_country: dict[str, list], 
     landlords stay easy to find without any script (the browser's own search finds a name)."""
     esc = html.escape
     parts = []
-    table = lambda rows: f'<table>{INDEX_COLUMNS}<thead><tr>{head}</tr></thead>\n<tbody>{"".join(rows)}</tbody></table>'  # noqa: E731
+    table = lambda rows: (f'<table>{INDEX_COLUMNS}<thead><tr>{head}</tr></thead>\n'  # noqa: E731
+                          f'<tbody>{"".join(rows)}</tbody></table>')
     if groups:
         parts.append(f'<h2 id="groups">{esc(t("index.groups" if partnership else "index.pooled_groups"))}</h2>\n'
                      f'{table(groups)}')
@@ -230,12 +231,13 @@ def _write_index(outputs: Path, listed: list, manifest: dict, config: Config, la
                 notes.append(t("index.figures_earlier"))
             h = source.headline or {}
             count = lambda n: "–" if n is None else (f"<{k}" if disclosure.small([n], k)[0] else t.number(n))  # noqa: E731
-            rate = ("–" if h.get("employed_6m") is None else
-                    f"{t.pct(h['employed_6m'])} "      # the interval wraps as one piece
-                    f"{t.interval(h['employed_6m_lower'], h['employed_6m_upper']).replace(' ', NBSP)}")
+            rate = ("–" if h.get("employed_6m") is None else       # the interval wraps as one piece
+                    f"{esc(t.pct(h['employed_6m']))} <span class=\"iv\">"
+                    f"{esc(t.interval(h['employed_6m_lower'], h['employed_6m_upper']))}</span>")
             cells = [f"<td>{esc(name)}</td>", f"<td{label(1)}>{links} {pdfs} {xlsx}</td>",
-                     *(f'<td class="num"{label(i)}>{esc(v)}</td>' for i, v in enumerate(
-                         (count(h.get("engaged")), count(h.get("trained")), rate, count(h.get("businesses"))), 2)),
+                     *(f'<td class="num"{label(i)}>{v}</td>' for i, v in enumerate(
+                         (esc(count(h.get("engaged"))), esc(count(h.get("trained"))), rate,
+                          esc(count(h.get("businesses")))), 2)),
                      f"<td{label(6)}>{esc(_sroi_text(h.get('sroi'), t))}</td>"]
             row = f"<tr>{''.join(cells)}</tr>"
             if notes:     # under the row it explains

@@ -194,6 +194,7 @@ def test_the_index_lines_up_its_tables_and_never_scrolls_sideways_on_a_phone(bro
             else:      # each figure after its column's name, in the reader's language
                 before = page.evaluate("Array.from(document.querySelectorAll('td.num')).slice(0, 2).map(td => "
                                        "[getComputedStyle(td, '::before').content, td.textContent])")
-                assert before[0] == (['"Engaged: "', "1,234"] if lang == "en" else ['"Mobilisés\u00a0: "', "1\u00a0234"])
+                assert before[0] == (['"Engaged: "', "1,234"] if lang == "en" else
+                                     ['"Mobilisés\u00a0: "', "1\u00a0234"])
                 assert page.locator("thead").first.is_hidden()
             context.close()

@@ -36,6 +36,26 @@ def landlords_of(entity: str, config: Config) -> list[str]:
     return [entity]
 
 
+def of_partnership(entity: str, config: Config) -> bool:
+    """Every landlord the entity covers is one of the programme's own partners
+    (programme.yml `partners`): a federation made by `synth --landlords`, or any other
+    landlords, is not the programme's partnership and is not named or targeted as it."""
+    partners = set(config.programme.get("partners") or [])
+    return set(landlords_of(entity, config)) <= partners
+
+
+def entity_name(entity: str, config: Config, t) -> str:
+    """The name a reader sees: a landlord's own; a group's from the strings (`t`), the
+    partnership's (`entities`) when it pools the programme's partners only, otherwise named
+    after what it pools (`pooled`: "Federation of N landlords")."""
+    if entity not in GROUPS:
+        return config.landlords[entity].name
+    if of_partnership(entity, config):
+        return t(f"entities.{entity}")
+    n = len(landlords_of(entity, config))
+    return t(f"pooled.{entity}_one" if entity == "all" and n == 1 else f"pooled.{entity}", n=t.number(n))
+
+
 @dataclass
 class Dataset:
     entity: str

@@ -40,9 +40,13 @@ class Context:
 
     @property
     def entity_name(self) -> str:
-        if self.entity in data.GROUPS:
-            return self.t(f"entities.{self.entity}")
-        return self.config.landlords[self.entity].name
+        return data.entity_name(self.entity, self.config, self.t)
+
+    @property
+    def of_partnership(self) -> bool:
+        """Every landlord of this report is one of the programme's partners, whose targets
+        the programme sets (not so in a federation made by synth --landlords)."""
+        return data.of_partnership(self.entity, self.config)
 
     @property
     def is_group(self) -> bool:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import __version__, data, lifeline
+from . import data, lifeline
 from .config import Config, load as load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,7 +105,7 @@ def job_key(job: Job, manifest: dict, config: Config, inputs: str) -> str:
     of configuration, notebooks and code, the same for every report of a run)."""
     sources = []
     for lid in data.landlords_of(job.entity, config):
-        for f in manifest["landlords"].get(lid, {}).get("files", []):
+        for f in (manifest.get("landlords") or {}).get(lid, {}).get("files", []):
             sources.append((lid, f["file"], f["sha256"]))
     payload = json.dumps([job.entity, job.lang, sorted(sources), inputs, bool(manifest.get("synthetic"))])
     return hashlib.sha256(payload.encode()).hexdigest()
@@ -248,7 +248,21 @@ def _text_and_name(job: Job, config: Config):
     from .text import load as load_text
 
     t = load_text(config.root, job.lang)
-    return t, (t(f"entities.{job.entity}") if job.entity in data.GROUPS else config.landlords[job.entity].name)
+    return t, data.entity_name(job.entity, config, t)
+
+
+_MADE_BY: list[str] = []
+
+
+def made_by() -> str:
+    """The version of the code making a report or an index, written as `prepare` writes its
+    own into the manifest (package version and commit): the data's and the report's may
+    differ, and a reader is told both."""
+    if not _MADE_BY:
+        from .prepare import code_version
+
+        _MADE_BY.append(code_version())
+    return _MADE_BY[0]
 
 
 def readme_lines(job: Job, manifest: dict, config: Config, t) -> list[str]:
@@ -256,7 +270,7 @@ def readme_lines(job: Job, manifest: dict, config: Config, t) -> list[str]:
     mark, how hidden counts are shown."""
     k = int(config.programme["thresholds"]["disclosure_k"])
     lines = [t("workbook.what"), t("workbook.snapshot", snapshot=manifest["snapshot"], version=manifest["code_version"]),
-             t("workbook.made", date=t.date(datetime.now(timezone.utc)), tool=__version__)]
+             t("workbook.made", date=t.date(datetime.now(timezone.utc)), tool=made_by())]
     if manifest.get("synthetic"):
         lines.append(t("common.synthetic"))
     return lines + [t("workbook.hidden", k=k, k1=k - 1), t("report.disclosure", k=k, k1=k - 1)]
@@ -404,7 +418,7 @@ def assemble(job: Job, executed: list[dict], manifest: dict, config: Config) -> 
     today = t.date(datetime.now(timezone.utc))
     k = int(config.programme["thresholds"]["disclosure_k"])
     meta = html.escape(t("report.meta", date=today, snapshot=manifest["snapshot"], version=manifest["code_version"],
-                         tool=__version__))
+                         tool=made_by()))
     # the answer first: the summary comes straight after the header, the contents after it
     cut = body.find("</section>") + len("</section>")
     first, rest = body[:cut], body[cut:]
@@ -472,9 +486,10 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
         workers: int | None = None, force: bool = False, timeout: int = 900, progress: bool = True,
         pdf: bool = False, scheduler=None, retries: int = 2) -> list[Result]:
     """Make the reports that changed (all with `force`), their workbooks and, with `pdf`,
-    their PDF; then the index pages. `scheduler`: the address of a Dask distributed
-    scheduler (or a dask.distributed.Client) to run the jobs on instead of this machine's
-    processes (distributed.py); a job lost there is run again up to `retries` times."""
+    their PDF; then the index pages, listing every report published (not only this run's).
+    `scheduler`: the address of a Dask distributed scheduler (or a dask.distributed.Client)
+    to run the jobs on instead of this machine's processes (distributed.py); a job lost
+    there is run again up to `retries` times."""
     from tqdm import tqdm
 
     processed, outputs, config_dir = Path(processed), Path(outputs), Path(config_dir)
@@ -513,7 +528,7 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
                              digest, progress)
         ordered = [results[j] for j in jobs]
         from . import tables
-        tables.index_page(outputs, ordered, manifest, config)
+        tables.index_page(outputs, ordered, manifest, config, inputs=digest)
         return ordered
     with ThreadPoolExecutor(max_workers=workers) as pool, \
             tqdm(total=len(todo), disable=not progress or not todo, unit="report", file=sys.stderr) as bar:
@@ -529,7 +544,7 @@ def run(processed: Path, outputs: Path, config_dir: Path, entities: list[str] | 
             raise
     ordered = [results[j] for j in jobs]
     from . import tables
-    tables.index_page(outputs, ordered, manifest, config)
+    tables.index_page(outputs, ordered, manifest, config, inputs=digest)
     return ordered
 
 
@@ -553,25 +568,79 @@ def _schedule(todo: list) -> list:
     return sorted(todo, key=rank)
 
 
+def _saved(outputs: Path, job: Job) -> dict | None:
+    try:
+        saved = json.loads(_state_path(outputs, job).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return saved if isinstance(saved, dict) and f"report_{job.lang}.html" in (saved.get("files") or {}) else None
+
+
+def _whole(outputs: Path, job: Job, saved: dict) -> bool:
+    """The files the state describes are the ones in place."""
+    for name, digest in saved["files"].items():
+        path = outputs / job.entity / name
+        if not path.is_file() or _sha256(path) != digest:
+            return False
+    return True
+
+
+def published(outputs: Path, job: Job) -> dict | None:
+    """The saved state of a report published whole by a run that recorded it (its files
+    are the ones its state file describes), whatever inputs it was made from; None when
+    there is none. A failed job leaves the previous one in place, and its state."""
+    saved = _saved(outputs, job)
+    return saved if saved is not None and _whole(outputs, job, saved) else None
+
+
 def _up_to_date(outputs: Path, job: Job, key: str, pdf: bool = False) -> dict | None:
     """The saved state of a report that need not be made again: made from the same
     inputs (key), and the files it describes are the ones in place. A report published
     by a job whose run was killed before writing the state file does not match, so it
     is made again."""
-    try:
-        saved = json.loads(_state_path(outputs, job).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    saved = _saved(outputs, job)
+    if saved is None or saved.get("key") != key:
         return None
-    files = saved.get("files") or {}
-    if saved.get("key") != key or f"report_{job.lang}.html" not in files:
+    if pdf and f"report_{job.lang}.pdf" not in saved["files"]:    # asked for now, not made then
         return None
-    if pdf and f"report_{job.lang}.pdf" not in files:    # asked for now, not made then
-        return None
-    for name, digest in files.items():
-        path = outputs / job.entity / name
-        if not path.is_file() or _sha256(path) != digest:
-            return None
-    return saved
+    return saved if _whole(outputs, job, saved) else None
+
+
+@dataclass
+class Listed:
+    """A report as the index lists it. `status`: "current" (made by this run, or up to
+    date), "earlier" (published by an earlier run from inputs that have changed since, and
+    not made again by this run), "failed" (this run could not make it). `published`: a
+    report is in place to link (for a failed one, the previous version, if any)."""
+    job: Job
+    status: str
+    headline: dict
+    published: bool
+
+
+def listing(outputs: Path, results: list[Result], manifest: dict, config: Config,
+            inputs: str | None = None) -> list[Listed]:
+    """Every report of the configuration that this run made, skipped or failed, or that
+    an earlier run published whole (its state file and its files agree), in the order of
+    the plan: a run that makes only some reports (--landlord, --lang) still lists the others."""
+    outputs = Path(outputs)
+    ran = {r.job: r for r in results}
+    out = []
+    for job in plan(config):
+        r = ran.get(job)
+        if r is not None and r.status != "failed":
+            out.append(Listed(job, "current", r.headline or {},
+                              (outputs / job.entity / f"report_{job.lang}.html").is_file()))
+            continue
+        saved = published(outputs, job)
+        if r is not None:
+            out.append(Listed(job, "failed", (saved or {}).get("headline") or {}, saved is not None))
+        elif saved is not None:
+            if inputs is None:
+                inputs = inputs_digest(config)
+            current = saved.get("key") == job_key(job, manifest, config, inputs)
+            out.append(Listed(job, "current" if current else "earlier", saved.get("headline") or {}, True))
+    return out
 
 
 def _collect(done, futures, results, outputs, bar) -> None:

@@ -30,6 +30,8 @@ class Text:
         if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
             return "–"
         text = f"{x:,.{decimals}f}"
+        if text.startswith("-") and not any(c in "123456789" for c in text):   # -0.004 to 2 places is 0.00, unsigned
+            text = text[1:]
         if self.lang == "fr":
             text = text.replace(",", NBSP).replace(".", ",")
         return text
@@ -48,7 +50,8 @@ class Text:
         symbol = {"GBP": "£", "EUR": "€"}.get(currency, currency)
         if self.lang == "fr":
             return f"{self.number(x, decimals)}{NBSP}{symbol}"
-        return f"{'-' if x < 0 else ''}{symbol}{self.number(abs(x), decimals)}"
+        shown = self.number(abs(x), decimals)
+        return f"{'-' if x < 0 and any(c in '123456789' for c in shown) else ''}{symbol}{shown}"
 
     def p_value(self, p) -> str:
         if p is None or (isinstance(p, float) and np.isnan(p)):

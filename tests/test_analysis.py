@@ -72,6 +72,11 @@ def test_numbers_and_dates_in_each_language():
     assert fr.date(pd.Timestamp("2026-11-27")) == "27/11/2026"
     assert fr.money(-110, "EUR") == "-110\u00a0€" and en.money(-110, "GBP") == "-£110"
     assert fr.interval(0.1, 0.2) == "[10,0\u00a0% ; 20,0\u00a0%]"
+    # a negative value that rounds to zero shows no sign (an SMD of -0.004 is 0.00, not -0.00)
+    assert en.number(-0.004, 2) == "0.00" and fr.number(-0.004, 2) == "0,00" and en.number(-0.0, 1) == "0.0"
+    assert en.number(-0.006, 2) == "-0.01" and fr.number(-1234.4) == "-1\u00a0234" and en.number(-0.4) == "0"
+    assert en.money(-0.001, "GBP", 2) == "£0.00" and fr.money(-0.001, "EUR", 2) == "0,00\u00a0€"
+    assert en.money(-0.01, "GBP", 2) == "-£0.01" and en.pct(-0.00001) == "0.0%" and fr.pct(-0.0004) == "0,0\u00a0%"
 
 
 def _keys(d, prefix=""):

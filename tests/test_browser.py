@@ -146,3 +146,55 @@ def test_reports_open_offline_cleanly(browser, reports):
         name = path.stem if path.name.startswith("index") else f"{path.parent.name}_{path.stem}"
         page.screenshot(path=str(shots / f"{name}.png"))
         context.close()
+
+
+def test_the_index_lines_up_its_tables_and_never_scrolls_sideways_on_a_phone(browser, tmp_path):
+    """Every table of the index (the groups', then each country's) has the same column
+    widths on a wide screen; on a 390 px phone the page does not scroll sideways (rows are
+    stacked, each figure after its column's name). Stand-in reports of a federation, some
+    failed, so that the rows hold figures, notes and long names."""
+    from increase_eval import config as cfg, report, synth, tables
+
+    class Bar:
+        set_postfix_str = update = staticmethod(lambda *a: None)
+
+    synth.federation(tmp_path / "config", 12, seed=3)
+    config = cfg.load(tmp_path / "config")
+    outputs = tmp_path / "outputs"
+    manifest = {"snapshot": "0123456789abcdef", "code_version": "0.1.0+abcdef0", "landlords": {}}
+    headline = {"engaged": 1234, "trained": 987, "employed_6m": 0.189, "employed_6m_lower": 0.163,
+                "employed_6m_upper": 0.217, "businesses": 107,
+                "sroi": {"EUR": {"ratio": 4.72, "lower": 2.56, "upper": 5.9},
+                         "GBP": {"ratio": 3.1, "lower": 1.2, "upper": 4.4}}}
+    for job in report.plan(config):
+        folder = outputs / job.entity
+        folder.mkdir(parents=True, exist_ok=True)
+        files = {}
+        for name in (f"report_{job.lang}.html", f"tables_{job.lang}.xlsx"):
+            (folder / name).write_text(job.name, encoding="utf-8")
+            files[name] = report._sha256(folder / name)
+        report.record(report.Result(job, "done", headline=headline, files=files), "key", {}, outputs, Bar())
+    failed = [report.Job(e, l) for e, l in (("fed_001", "en"), ("all", "fr"))]
+    results = [report.Result(j, "failed") if j in failed else report.Result(j, "done", headline=headline)
+               for j in report.plan(config)]
+    tables.index_page(outputs, results, manifest, config)
+    for lang in ("en", "fr"):
+        path = outputs / tables.index_name(lang)
+        for width in (1280, 1000, 390, 320):
+            context = browser.new_context(offline=True, viewport={"width": width, "height": 800})
+            page = context.new_page()
+            page.goto(path.as_uri(), wait_until="load")
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (lang, width)
+            if width >= 1000:
+                widths = page.evaluate("Array.from(document.querySelectorAll('table')).map(t => "
+                                       "Array.from(t.querySelectorAll('thead th')).map(th => "
+                                       "Math.round(th.getBoundingClientRect().width)))")
+                assert len(widths) == 3 and all(len(w) == 7 and min(w) > 40 for w in widths), widths
+                assert all(w == widths[0] for w in widths), (lang, width, widths)
+            else:      # each figure after its column's name, in the reader's language
+                before = page.evaluate("Array.from(document.querySelectorAll('td.num')).slice(0, 2).map(td => "
+                                       "[getComputedStyle(td, '::before').content, td.textContent])")
+                assert before[0] == (['"Engaged: "', "1,234"] if lang == "en" else
+                                     ['"Mobilisés\u00a0: "', "1\u00a0234"])
+                assert page.locator("thead").first.is_hidden()
+            context.close()

@@ -5,6 +5,7 @@ for the federation, with an index split by country."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -110,3 +111,71 @@ def test_the_index_of_a_federation_is_split_by_country_sorted_by_name_without_sc
                 == {country}
         groups = sections[0][sections[0].index('id="groups"'):]
         assert len(re.findall(r"<tr><td>", groups)) == 3      # all, fr, uk
+
+
+def _shown(page: str) -> str:
+    page = re.sub(r"(?s)<(style|title)>.*?</\1>", " ", page)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def test_a_federation_is_named_as_what_it_pools_not_as_the_programme_s_partnership(tmp_path, config):
+    """The pooled report of a federation (or of any landlords that are not the programme's
+    partners) is "Federation of N landlords", in its report's title and the index; the
+    partners' own configuration keeps "INCREASE partnership"."""
+    from increase_eval import text
+
+    synth.federation(tmp_path / "config", 12, seed=3)
+    fed = cfg.load(tmp_path / "config")
+    en, fr = text.load(fed.root, "en"), text.load(fed.root, "fr")
+    assert [data.entity_name(e, fed, en) for e in ("all", "fr", "uk")] == [
+        "Federation of 12 landlords", "The federation's French landlords", "The federation's UK landlords"]
+    assert data.entity_name("all", fed, fr) == "Fédération de 12 bailleurs"
+    assert data.entity_name("fed_001", fed, en) == fed.landlords["fed_001"].name
+    assert [data.entity_name(e, config, en) for e in ("all", "fr")] == ["INCREASE partnership", "French partners"]
+    assert data.entity_name("all", config, fr) == "Partenariat INCREASE"
+    one = tmp_path / "one"
+    synth.federation(one, 1, seed=3)
+    assert data.entity_name("all", cfg.load(one), en) == "Federation of one landlord"
+    # the index and a report's title
+    results = [report.Result(j, "skipped") for j in report.plan(fed)]
+    (tmp_path / "outputs").mkdir()
+    tables.index_page(tmp_path / "outputs", results, {"snapshot": "s", "code_version": "v"}, fed)
+    for lang, name in (("en", "Federation of 12 landlords"), ("fr", "Fédération de 12 bailleurs")):
+        shown = _shown((tmp_path / "outputs" / tables.index_name(lang)).read_text(encoding="utf-8"))
+        assert name in shown and not re.search(r"(?i)partnership|partenariat|partners|partenaires", shown), shown
+        nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": "", "outputs": [
+            {"output_type": "display_data", "data": {"text/html": '<h1 id="summary">S</h1>'}}]}]}
+        doc = report.assemble(report.Job("all", lang), [nb], {"snapshot": "s", "code_version": "v"}, fed)
+        assert f"<title>{html.escape(text.load(fed.root, lang)('report.title', name=name))}</title>" in doc
+        assert "INCREASE partnership" not in doc and "Partenariat INCREASE" not in doc
+
+
+@pytest.mark.slow
+def test_a_federation_s_reports_do_not_hold_it_to_the_partnership_s_targets(tmp_path, monkeypatch):
+    """The programme's targets are its partners': the federation's summary does not
+    compare it with them, and its reach section says that no targets were set for it,
+    for the federation as for a landlord of it."""
+    import papermill as pm
+
+    from increase_eval import lab, text
+
+    conf, raw, processed = tmp_path / "config", tmp_path / "raw", tmp_path / "processed"
+    assert cli.main(["synth", "--landlords", "2", "--scale", "0.05", "--config", str(conf), "--raw", str(raw)]) == 0
+    assert cli.main(["prepare", "--raw", str(raw), "--processed", str(processed), "--config", str(conf),
+                     "--secret", str(tmp_path / "secret.key"), "--quiet"]) == 0
+    monkeypatch.setenv("INCREASE_EVAL_CONFIG", str(conf))
+    for entity, lang, notebooks in (("all", "en", ("01_summary", "03_participants_reach")),
+                                    ("fed_002", "fr", ("03_participants_reach",))):
+        t = text.load(conf, lang)
+        for name in notebooks:
+            out = tmp_path / f"{entity}_{name}.ipynb"
+            pm.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out), kernel_name=lab.KERNEL,
+                                parameters={"landlord": entity, "lang": lang, "processed": str(processed)},
+                                cwd=str(ROOT / "notebooks"), progress_bar=False)
+            nb = json.loads(out.read_text(encoding="utf-8"))
+            shown = _shown(" ".join("".join(o["data"]["text/html"]) for c in nb["cells"] for o in c.get("outputs", [])
+                                    if "text/html" in o.get("data", {})))
+            assert not re.search(r"(?i)partnership|partenariat|INCREASE partn", shown), (entity, name)
+            assert t("cols.target_value") not in shown and t("cols.partnership_target") not in shown
+            if name == "03_participants_reach":
+                assert t(t.variant("reach.targets_none", entity == "all")) in shown, (entity, shown[:2000])

@@ -108,7 +108,7 @@ def reports(cases) -> dict[str, dict]:
             group, lang = GROUPS[case]
             runs.append(report.run(folder / "processed", folder / "outputs", folder / "config", entities=[group],
                                    lang=lang, progress=False, workers=1))
-        # the landlord's last: the index page lists the last run's reports
+        # the landlord's last (the index lists every report published, the group's too)
         runs.append(report.run(folder / "processed", folder / "outputs", folder / "config", entities=[LID],
                                progress=False, workers=1))
         return {(r.job.entity, r.job.lang): r for results in runs for r in results}

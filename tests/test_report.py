@@ -46,7 +46,8 @@ def test_reports_are_made_with_their_tables_and_an_index(reports):
     shown = _visible(french[:french.index("<footer")])
     # French number format, intervals with their unit, as the reports write them
     assert not re.search(r"\d,\d{3}\b", shown) and not re.search(r"\d\.\d", shown)
-    assert re.search(r"\d+,\d\u00a0% \[\d+,\d\u00a0% ; \d+,\d\u00a0%\]", shown), shown
+    # (one space in a browser: the interval is a span of its own, so that it wraps whole)
+    assert re.search(r"\d+,\d\u00a0%\s+\[\d+,\d\u00a0% ; \d+,\d\u00a0%\]", shown), shown
 
 
 def test_report_holds_every_section_no_code_and_the_snapshot(reports):
@@ -164,6 +165,8 @@ def test_nothing_changed_nothing_redone_and_a_landlord_s_change_redoes_only_its_
     shutil.copytree(reports.outputs, out)
     again = report.run(reports.processed, out, ROOT / "config", entities=["all", "archipel_habitat"], progress=False)
     assert {r.status for r in again} == {"skipped"}
+    # the index this run wrote still lists the report it did not touch
+    assert 'href="southern_housing/report_en.html"' in (out / "index.html").read_text(encoding="utf-8")
     # one landlord's raw data changed: its source hash in the manifest changes
     processed = tmp_path / "processed"
     shutil.copytree(reports.processed, processed)
@@ -189,6 +192,16 @@ def test_a_failing_report_keeps_the_good_one_and_its_notebook_for_debugging(repo
     assert (out / "archipel_habitat" / "report_fr.html").read_bytes() == good
     assert list((out / "archipel_habitat" / "failed").glob("fr_0*.ipynb"))
     assert not list((out / "archipel_habitat").glob(".work-*"))
+    # the index says so in the reader's words, links the good one as the previous version
+    # and still lists the reports this run did not make
+    from increase_eval import text
+    for lang, page in (("en", "index.html"), ("fr", "index_fr.html")):
+        t = text.load(ROOT / "config", lang)
+        index = (out / page).read_text(encoding="utf-8")
+        shown = " ".join(_visible(index).split())
+        assert t("index.failed_earlier", language=t("index.language.fr")) in shown
+        assert 'href="archipel_habitat/report_fr.html"' in index and 'href="southern_housing/report_en.html"' in index
+        assert 'href="all/report_en.html"' in index and "parquet" not in index and "Error" not in shown
 
 
 def test_cli_prints_a_summary_and_exits_non_zero_on_failure(reports, tmp_path, capsys):
@@ -255,3 +268,20 @@ def test_a_run_with_nothing_to_make_does_not_load_the_models():
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_footer_names_the_code_that_made_the_report_and_the_code_that_prepared_its_data(config):
+    """Data prepared by one version and a report made by another: both are named, each for
+    what it did (the manifest's code version is prepare's, not the report's)."""
+    from increase_eval import prepare
+
+    prepared, made = "0.0.1+olddata", prepare.code_version()
+    assert made != prepared
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": "", "outputs": [
+        {"output_type": "display_data", "data": {"text/html": '<h1 id="summary">S</h1><p>x</p>'}}]}]}
+    manifest = {"snapshot": "snap123", "code_version": prepared}
+    for lang, by, data in (("en", "by increase-eval", "prepared by increase-eval"),
+                           ("fr", "par increase-eval", "préparées par increase-eval")):
+        doc = report.assemble(report.Job("all", lang), [nb], manifest, config)
+        footer = " ".join(_visible(doc[doc.index("<footer"):]).split())
+        assert f"{by} {made}," in footer and f"snap123 {data} {prepared}." in footer, footer

@@ -633,8 +633,47 @@ def _panel_tenancy(batch: dict, src: readers.Source, landlord: Landlord, config:
     return out, problems
 
 
+class _Codes:
+    """Tenancy codes of the rent panel: 0, 1, ... in the order tenancies first appear in
+    it, and their IDs. By position in the tenancies export (`ids`, kept once as an array,
+    never converted again per batch), or by ID when tenancies are derived from the panel."""
+
+    def __init__(self, ids: np.ndarray | None = None):
+        self.ids = ids
+        self.rank = np.full(len(ids), -1, dtype=np.int64) if ids is not None else None
+        self.seen: list[np.ndarray] = []     # export positions, in order of first appearance
+        self.by_id: dict[str, int] = {}
+        self.n = 0
+
+    def of_positions(self, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Codes of export positions (-1: not in the export) and whether each is known."""
+        known = where >= 0
+        w = where[known]
+        new = w[self.rank[w] < 0]
+        if len(new):
+            _, first = np.unique(new, return_index=True)   # distinct, in order of appearance
+            new = new[np.sort(first)]
+            self.rank[new] = np.arange(self.n, self.n + len(new))
+            self.n += len(new)
+            self.seen.append(new)
+        code = np.full(len(where), -1, dtype=np.int64)
+        code[known] = self.rank[w]
+        return code, known
+
+    def of_ids(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        code = np.array([self.by_id.setdefault(t, len(self.by_id)) for t in ids], dtype=np.int64)
+        self.n = len(self.by_id)
+        return code, np.ones(len(ids), dtype=bool)
+
+    def names(self) -> np.ndarray:
+        """The tenancy ID of each code."""
+        if self.ids is None:
+            return np.array(list(self.by_id), dtype=object)
+        return self.ids[np.concatenate(self.seen)] if self.seen else np.array([], dtype=object)
+
+
 def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.Tokens, pseudo: Pseudonymiser,
-                 tenancies: pd.Series | None, codes: dict[str, int],
+                 tenancies: pd.Series | None, codes: _Codes,
                  owner: Landlord | None = None, filled: dict[str, int] | None = None) -> tuple[dict, pd.DataFrame]:
     """One batch of the rent panel, parsed and checked with arrow and numpy: the same
     rules as `parse` and `schema.plausibility`, without a row ever becoming a Python object.
@@ -651,13 +690,9 @@ def _panel_batch(batch: dict, src: readers.Source, config: Config, tokens: nz.To
     idx, (refs, ref_why) = _distinct(batch["tenancy_ref"], lambda u: nz.refs(u, tokens))
     ref_bad = np.where(refs.isna().to_numpy(), "required value missing", ref_why.to_numpy(dtype=object))
     if tenancies is None:   # every reference is a tenancy
-        tid_u = pseudo.many("tenancy", landlord + "|" + refs).to_numpy(dtype=object)
-        known_u = np.ones(len(tid_u), dtype=bool)
+        code_u, known_u = codes.of_ids(pseudo.many("tenancy", landlord + "|" + refs).to_numpy(dtype=object))
     else:   # the export's tenancies, found by reference: the same IDs as hashing the reference
-        where = tenancies.index.get_indexer(refs)
-        known_u = where >= 0
-        tid_u = np.where(known_u, tenancies.to_numpy(dtype=object)[where], None)
-    code_u = np.array([codes.setdefault(t, len(codes)) if ok else -1 for t, ok in zip(tid_u, known_u)], dtype=np.int64)
+        code_u, known_u = codes.of_positions(tenancies.index.get_indexer(refs))
     problems.append((pd.notna(ref_bad)[idx], "tenancy_ref", ref_bad[idx]))
     problems.append((pd.isna(ref_bad)[idx] & ~known_u[idx], "tenancy_ref",
                      np.array("tenancy not in the landlord's tenancies export", dtype=object)))
@@ -726,7 +761,7 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
     tenancies export, the panel's references are the tenancies (see _panel_tenancies)."""
     landlord = data.landlord
     derive = "tenancies" not in landlord.files
-    codes: dict[str, int] = {}
+    codes = _Codes(None if derive else tenancies.to_numpy(dtype=object))
     required = schema.required_fields("rent_accounts")
     parts: dict[str, list[np.ndarray]] = {"code": [], "month": [], "rent": [], "arrears": [], "benefit": [],
                                           "row": []}
@@ -773,10 +808,10 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
         data.accounts[f"rent_accounts/{src.name}"] = account
         files.append(account)
     arrays = {k: (np.concatenate(v) if v else np.array([], dtype=np.int64)) for k, v in parts.items()}
-    names = np.array(list(codes), dtype=object)
+    names = codes.names()
     if derive and data.panel:
         arrays = _panel_tenancies(data, arrays, names, files, config)
-    order = np.lexsort((arrays["row"], arrays["month"], arrays["code"]))
+    order = _by_tenancy_month(arrays["code"], arrays["month"])
     code, month = arrays["code"][order], arrays["month"][order]
     repeat = np.zeros(len(order), dtype=bool)
     repeat[1:] = (code[1:] == code[:-1]) & (month[1:] == month[:-1])
@@ -794,6 +829,20 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
         "housing_benefit": pa.array(arrays["benefit"][keep] == 1, pa.bool_(), mask=np.isnan(arrays["benefit"][keep])),
     }, schema=PANEL_SCHEMA)
     pq.write_table(table, out, row_group_size=1 << 20)
+
+
+def _by_tenancy_month(code: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """The order of the panel's rows by tenancy code, then month, then row (the arrays
+    are in row order): as np.lexsort((row, month, code)), by one stable sort of a single
+    key, and no sort at all when the rows are already in that order (a panel exported
+    tenancy by tenancy, month by month, as most are)."""
+    if not len(code):
+        return np.arange(0)
+    m = month.astype(np.int64) - int(month.min())
+    key = code.astype(np.int64) * (int(m.max()) + 1) + m
+    if (key[1:] >= key[:-1]).all():
+        return np.arange(len(key))
+    return np.argsort(key, kind="stable")
 
 
 def _panel_tenancies(data: LandlordData, arrays: dict[str, np.ndarray], names: np.ndarray,

@@ -1,0 +1,42 @@
+"""The rent panel's fast paths give what the paths they replace gave (prepare.py):
+tenancy codes by position in the tenancies export against a dictionary of IDs in order of
+first appearance, and one sort of a single key (or none) against np.lexsort."""
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from increase_eval import prepare
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(min_value=-1, max_value=30), max_size=40), max_size=6))
+def test_codes_by_position_are_the_codes_of_a_dictionary_of_ids_in_order_of_appearance(batches):
+    ids = np.array([f"t{i:03d}" for i in range(31)], dtype=object)
+    fast = prepare._Codes(ids)
+    by_id: dict[str, int] = {}
+    for where in batches:
+        where = np.array(where, dtype=np.int64)
+        code, known = fast.of_positions(where)
+        expected = [by_id.setdefault(ids[w], len(by_id)) if w >= 0 else -1 for w in where]
+        assert code.tolist() == expected
+        assert known.tolist() == [w >= 0 for w in where]
+    assert fast.names().tolist() == list(by_id)
+
+
+def test_codes_by_id_when_tenancies_come_from_the_panel():
+    codes = prepare._Codes()
+    assert codes.of_ids(np.array(["b", "a", "b"], dtype=object))[0].tolist() == [0, 1, 0]
+    assert codes.of_ids(np.array(["c", "a"], dtype=object))[0].tolist() == [2, 1]
+    assert codes.names().tolist() == ["b", "a", "c"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=20), st.integers(min_value=17000, max_value=17040)),
+                max_size=60), st.booleans())
+def test_rows_in_tenancy_month_row_order_as_lexsort(pairs, presorted):
+    if presorted:
+        pairs = sorted(pairs)
+    code = np.array([c for c, _ in pairs], dtype=np.int64)
+    month = np.array([m for _, m in pairs], dtype=np.int32)
+    row = np.arange(len(pairs), dtype=np.int64)
+    assert prepare._by_tenancy_month(code, month).tolist() == np.lexsort((row, month, code)).tolist()

@@ -1007,7 +1007,7 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
                                      "entry_date", "assessment_date", "training_start_date", "training_completed",
                                      "exit_date", "tenancy_id", "registrations", "registered_by", "stage"])
     p = p.rename(columns={"neighbourhood": "neighbourhood_id", "stage": "recorded_stage"})
-    p.insert(1, "country", p["landlord"].map(lambda l: lookup[l].country))
+    p.insert(1, "country", p["landlord"].map({l.id: l.country for l in lookup.values()}).astype("string"))
     age = ((p["entry_date"] - p["birth_date"]).dt.days / 365.25).astype("float64")
     p["birth_year"] = p.pop("birth_date").dt.year.astype("Int64")
     p["age_at_entry"] = np.floor(age).astype("Int64")
@@ -1020,9 +1020,12 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     p["barriers_n"] = p[barrier_flags].astype("Int64").sum(axis=1, skipna=False).astype("Int64")
     p["tenancy_id"] = p["tenancy_id"].where(frames.isin(p["tenancy_id"], tenancies["tenancy_id"]))
     p["registrations"] = p["registrations"].fillna(1).astype("Int64")
-    p["also_registered_by"] = pd.Series([",".join(x for x in rb.split(",") if x != l) if isinstance(rb, str) else ""
-                                         for rb, l in zip(p.pop("registered_by"), p["landlord"])],
-                                        index=p.index, dtype="string")
+    by = p.pop("registered_by")
+    several = by.notna().to_numpy()     # people registered by more than one landlord: few
+    also = np.full(len(p), "", dtype=object)
+    also[several] = [",".join(x for x in rb.split(",") if x != l)
+                     for rb, l in zip(by[several], p["landlord"][several])]
+    p["also_registered_by"] = pd.Series(also, index=p.index, dtype="string")
 
     s = sessions.groupby("person_id")
     training = sessions[sessions["session_type"].eq("training")].groupby("person_id")

@@ -506,6 +506,41 @@ def _cell_text(value) -> str:
     return str(value)
 
 
+def _column_text(col: tuple) -> list[str] | tuple:
+    """_cell_text of each cell of one column: a column of one type (text, numbers, dates:
+    most of a register) converted with numpy at once, a mixed one cell by cell."""
+    kinds = set(map(type, col))
+    if kinds == {str}:
+        return col
+    if kinds == {float}:
+        x = np.array(col, dtype=np.float64)
+        whole = np.isfinite(x) & (x == np.floor(x)) & (np.abs(x) < 2.0 ** 53)
+        out = np.where(whole, np.where(whole, x, 0).astype(np.int64).astype(str), "").astype(object)
+        rest = np.flatnonzero(~whole)
+        out[rest] = [_cell_text(col[i]) for i in rest]
+        return out.tolist()
+    if kinds == {datetime}:
+        x = np.array(col, dtype="datetime64[us]")
+        days = x.astype("datetime64[D]")
+        midnight = days == x
+        out = np.where(midnight, days.astype(str), "").astype(object)
+        rest = np.flatnonzero(~midnight)
+        out[rest] = [_cell_text(col[i]) for i in rest]
+        return out.tolist()
+    return [v if type(v) is str else _cell_text(v) for v in col]
+
+
+def _texts(rows: list[list]) -> list[list[str]]:
+    """Every cell as text (_cell_text), column by column where the sheet is a rectangle
+    (as calamine gives it), else row by row."""
+    if not rows:
+        return []
+    width = len(rows[0])
+    if any(len(r) != width for r in rows) or not width:
+        return [[v if type(v) is str else _cell_text(v) for v in row] for row in rows]
+    return [list(r) for r in zip(*(_column_text(c) for c in zip(*rows)))]
+
+
 def _sheet_name(src: Source, book) -> str:
     """The sheet the mapping names; by number (the default: the first), counting only the
     sheets a person sees: a hidden sheet is never read unless named."""
@@ -543,8 +578,7 @@ def _read_sheet(src: Source) -> list[list[str]]:
         merged = ws.merged_cell_ranges or []
     except Exception as exc:
         raise src.problem(f"the sheet '{sheet}' cannot be read ({type(exc).__name__})") from None
-    # most cells are text already: only the others go through _cell_text (millions of calls saved)
-    text = [[v if type(v) is str else _cell_text(v) for v in row] for row in rows]
+    text = _texts(rows)
     # a merged range shows its first cell's value in every cell it covers (a ward typed
     # once for the three people below it): each of those rows has that value
     for (r0, c0), (r1, c1) in merged:
@@ -646,9 +680,15 @@ def _prepare_xlsx(src: Source, required: set[str]) -> list[list[str]]:
 
 def read_xlsx(src: Source, body: list[list[str]]) -> tuple[pd.DataFrame, list[dict]]:
     width = len(src.headers)
+    if body and all(len(r) == len(body[0]) for r in body):   # a rectangle, as calamine gives it
+        columns = list(zip(*body))
+        cell = lambda i: columns[i] if i < len(columns) else [""] * len(body)   # noqa: E731
+    else:
+        cell = lambda i: [r[i] if i < len(r) else "" for r in body]   # noqa: E731
     data = {}
     for canonical, i in src.positions.items():
-        data[canonical] = pd.Series([r[i] if i < len(r) else "" for r in body], dtype="string")
+        data[canonical] = pd.Series(pd.arrays.ArrowStringArray(pa.array(cell(i), pa.large_string())),
+                                    dtype="string")
     for canonical in src.absent_optional:
         data[canonical] = pd.Series([""] * len(body), dtype="string")
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(body)))
@@ -665,7 +705,12 @@ def read_xlsx(src: Source, body: list[list[str]]) -> tuple[pd.DataFrame, list[di
                 formula_rows[k] = True
                 rejects.append({"row": first + k, "column": header_of[hit], "value": None, "reason": FORMULA_REASON})
     # rows that are entirely blank (end of sheet, spacer rows) are not records
-    blank = np.array([not any(str(c).strip() for c in r[:width]) for r in body], dtype=bool) & ~formula_rows
+    blank = np.ones(len(body), dtype=bool)
+    for i in range(width):
+        if blank.any():
+            filled = pc.not_equal(pc.utf8_trim_whitespace(pa.array(cell(i), pa.large_string())), "")
+            blank &= ~filled.to_numpy(zero_copy_only=False)
+    blank &= ~formula_rows
     src.blank_rows += int(blank.sum())
     return frame.loc[~blank & ~formula_rows].reset_index(drop=True), rejects
 

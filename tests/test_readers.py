@@ -297,3 +297,25 @@ def test_xlsx_formulas_with_stored_values_are_read_and_a_recalculate_on_load_wor
     _patch_xlsx(path, replace=[(book, b"<calcPr ", b'<calcPr fullCalcOnLoad="1" ')])
     frame, malformed = read(tmp_path, None, path="s.xlsx", format="xlsx")
     assert [(m["row"], m["column"]) for m in malformed] == [(2, "Durée"), (3, "Date")]
+
+
+def test_sheet_cells_become_the_same_text_column_by_column_as_cell_by_cell():
+    """readers._texts converts whole columns of one type with numpy: the same text as
+    _cell_text cell by cell, over random sheets of mixed cell types."""
+    import math
+    import random
+    from datetime import date, datetime
+
+    from increase_eval import readers
+
+    values = [None, math.nan, 1.0, 2.5, -3.0, 1e20, 2.0 ** 53, 0.1, True, False, 3, "x", "", "  a ",
+              datetime(2020, 1, 2), datetime(2020, 1, 2, 3, 4, 5), datetime(2020, 1, 2, 0, 0, 0, 1),
+              date(2019, 5, 6), math.inf, -0.0, 1e-7, 123456789012.0]
+    rng = random.Random(1)
+    for _ in range(2000):
+        width, n = rng.randint(1, 4), rng.randint(0, 6)
+        pools = [rng.sample(values, rng.randint(1, 4)) for _ in range(width)]
+        rows = [[rng.choice(pools[c]) for c in range(width)] for _ in range(n)]
+        if rows and rng.random() < 0.1:
+            rows[0] = rows[0][:-1]     # not a rectangle: row by row
+        assert readers._texts(rows) == [[readers._cell_text(v) for v in row] for row in rows]

@@ -63,6 +63,8 @@ class Source:
     blank_rows: int = 0             # rows holding nothing (';;;;', empty lines, blank sheet rows): not records
     formula_cells: set[tuple[int, int]] = field(default_factory=set)   # XLSX (row, column), 0-based:
                                                                         # formulas with no calculated value
+    text_columns: list[list[str]] | None = field(default=None, repr=False)   # XLSX: the sheet's text by column,
+                                                                            # from reading it to read_xlsx only
 
     def problem(self, message: str, column: str | None = None) -> FileProblem:
         return FileProblem(self.landlord, self.name, message, column)
@@ -506,39 +508,66 @@ def _cell_text(value) -> str:
     return str(value)
 
 
+def _floats_text(values: list) -> list[str]:
+    x = np.array(values, dtype=np.float64)
+    whole = np.isfinite(x) & (x == np.floor(x)) & (np.abs(x) < 2.0 ** 53)
+    out = np.where(whole, np.where(whole, x, 0).astype(np.int64).astype(str), "").astype(object)
+    for i in np.flatnonzero(~whole):
+        out[i] = _cell_text(values[i])
+    return out.tolist()
+
+
+def _datetimes_text(values: list) -> list[str]:
+    x = np.array(values, dtype="datetime64[us]")
+    days = x.astype("datetime64[D]")
+    midnight = days == x
+    out = np.where(midnight, days.astype(str), "").astype(object)
+    for i in np.flatnonzero(~midnight):
+        out[i] = _cell_text(values[i])
+    return out.tolist()
+
+
+# cells of one type converted together (_cell_text's rules, with numpy)
+_BY_TYPE = {float: _floats_text, datetime: _datetimes_text,
+            date: lambda v: np.array(v, dtype="datetime64[D]").astype(str).tolist(),
+            type(None): lambda v: [""] * len(v), bool: lambda v: ["1" if b else "0" for b in v]}
+
+
 def _column_text(col: tuple) -> list[str] | tuple:
-    """_cell_text of each cell of one column: a column of one type (text, numbers, dates:
-    most of a register) converted with numpy at once, a mixed one cell by cell."""
+    """_cell_text of each cell of one column: the cells of each type converted together
+    (a column of dates, numbers, or dates with blanks: most of a register), the rare
+    other types cell by cell."""
     kinds = set(map(type, col))
     if kinds == {str}:
         return col
-    if kinds == {float}:
-        x = np.array(col, dtype=np.float64)
-        whole = np.isfinite(x) & (x == np.floor(x)) & (np.abs(x) < 2.0 ** 53)
-        out = np.where(whole, np.where(whole, x, 0).astype(np.int64).astype(str), "").astype(object)
-        rest = np.flatnonzero(~whole)
-        out[rest] = [_cell_text(col[i]) for i in rest]
-        return out.tolist()
-    if kinds == {datetime}:
-        x = np.array(col, dtype="datetime64[us]")
-        days = x.astype("datetime64[D]")
-        midnight = days == x
-        out = np.where(midnight, days.astype(str), "").astype(object)
-        rest = np.flatnonzero(~midnight)
-        out[rest] = [_cell_text(col[i]) for i in rest]
-        return out.tolist()
-    return [v if type(v) is str else _cell_text(v) for v in col]
+    where: dict[type, list[int]] = {k: [] for k in kinds}
+    for i, v in enumerate(col):
+        where[type(v)].append(i)
+    out = list(col)
+    for kind, idx in where.items():
+        if kind is str:
+            continue
+        convert = _BY_TYPE.get(kind)
+        texts = convert([col[i] for i in idx]) if convert else [_cell_text(col[i]) for i in idx]
+        for i, t in zip(idx, texts):
+            out[i] = t
+    return out
 
 
 def _texts(rows: list[list]) -> list[list[str]]:
     """Every cell as text (_cell_text), column by column where the sheet is a rectangle
     (as calamine gives it), else row by row."""
-    if not rows:
-        return []
-    width = len(rows[0])
-    if any(len(r) != width for r in rows) or not width:
-        return [[v if type(v) is str else _cell_text(v) for v in row] for row in rows]
-    return [list(r) for r in zip(*(_column_text(c) for c in zip(*rows)))]
+    return [list(r) for r in _text_grid(rows)[0]]
+
+
+def _text_grid(rows: list[list]) -> tuple[list, list[list[str]] | None]:
+    """The sheet's text by row (rows may be tuples), and by column where the sheet is a
+    rectangle (None otherwise)."""
+    width = len(rows[0]) if rows else 0
+    if not width or any(len(r) != width for r in rows):
+        return [[v if type(v) is str else _cell_text(v) for v in row] for row in rows], None
+    columns = [list(_column_text(c)) for c in zip(*rows)]
+    return list(zip(*columns)), columns
 
 
 def _sheet_name(src: Source, book) -> str:
@@ -578,17 +607,21 @@ def _read_sheet(src: Source) -> list[list[str]]:
         merged = ws.merged_cell_ranges or []
     except Exception as exc:
         raise src.problem(f"the sheet '{sheet}' cannot be read ({type(exc).__name__})") from None
-    text = _texts(rows)
+    text, columns = _text_grid(rows)
     # a merged range shows its first cell's value in every cell it covers (a ward typed
     # once for the three people below it): each of those rows has that value
     for (r0, c0), (r1, c1) in merged:
         if r0 < len(text) and c0 < len(text[r0]):
             for r in range(r0, min(r1 + 1, len(text))):
+                text[r] = list(text[r])
                 for c in range(c0, min(c1 + 1, len(text[r]))):
                     text[r][c] = text[r0][c0]
+                    if columns is not None:
+                        columns[c][r] = text[r0][c0]
     src.formula_cells = _uncalculated_formulas(src, sheet)
     last = max((r for r, _ in src.formula_cells), default=-1)
     text.extend([] for _ in range(last + 1 - len(text)))   # rows holding only such formulas are rows
+    src.text_columns = columns if last < len(rows) else None
     return text
 
 
@@ -680,7 +713,11 @@ def _prepare_xlsx(src: Source, required: set[str]) -> list[list[str]]:
 
 def read_xlsx(src: Source, body: list[list[str]]) -> tuple[pd.DataFrame, list[dict]]:
     width = len(src.headers)
-    if body and all(len(r) == len(body[0]) for r in body):   # a rectangle, as calamine gives it
+    columns, src.text_columns = src.text_columns, None     # never carried further (results are pickled)
+    if columns is not None and len(columns[0]) == src.header_line + len(body):   # the sheet's, by column
+        columns = [c[src.header_line:] for c in columns]
+        cell = lambda i: columns[i] if i < len(columns) else [""] * len(body)   # noqa: E731
+    elif body and all(len(r) == len(body[0]) for r in body):   # a rectangle
         columns = list(zip(*body))
         cell = lambda i: columns[i] if i < len(columns) else [""] * len(body)   # noqa: E731
     else:

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -960,8 +960,9 @@ def _kept(data: list[LandlordData], table: str, columns: list[str]) -> pd.DataFr
     frames = []
     for d in data:
         for _, rows in d.tables.get(table, []):
-            f = rows.frame.loc[rows.kept, [c for c in columns if c in rows.frame]].copy()
-            f.insert(0, "landlord", pd.Series(d.landlord.id, index=f.index, dtype="string"))
+            f = rows.frame.loc[rows.kept, [c for c in columns if c in rows.frame]]   # a new frame already
+            f.insert(0, "landlord", pd.Series(pd.arrays.ArrowStringArray(
+                pa.repeat(pa.scalar(d.landlord.id, pa.large_string()), len(f))), index=f.index, dtype="string"))
             frames.append(f)
     if not frames:   # no landlord has this export: an empty table, typed as if it had
         return pd.DataFrame({c: pd.Series(dtype=_dtype(table, c)) for c in ["landlord", *columns]})
@@ -1021,7 +1022,7 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     p["tenancy_id"] = p["tenancy_id"].where(frames.isin(p["tenancy_id"], tenancies["tenancy_id"]))
     p["registrations"] = p["registrations"].fillna(1).astype("Int64")
     by = p.pop("registered_by")
-    several = by.notna().to_numpy()     # people registered by more than one landlord: few
+    several = (by.notna() & by.ne(p["landlord"])).to_numpy()    # people registered by another landlord too: few
     also = np.full(len(p), "", dtype=object)
     also[several] = [",".join(x for x in rb.split(",") if x != l)
                      for rb, l in zip(by[several], p["landlord"][several])]
@@ -1063,8 +1064,7 @@ def build_tables(data: list[LandlordData], config: Config) -> dict[str, pd.DataF
     p = p.sort_values(["landlord", "entry_date", "person_id"], kind="stable").reset_index(drop=True)
 
     businesses = _businesses(outcomes, checks)
-    participant_tenancies = set(p["tenancy_id"].dropna())
-    tenancies["participant"] = frames.isin(tenancies["tenancy_id"], participant_tenancies).astype("boolean")
+    tenancies["participant"] = frames.isin(tenancies["tenancy_id"], p["tenancy_id"].dropna()).astype("boolean")
     hoods = pd.DataFrame([{"neighbourhood_id": n.id, "name": n.name, "landlord": l.id, "country": l.country}
                           for l in config.landlords.values() for n in l.neighbourhoods],
                          columns=["neighbourhood_id", "name", "landlord", "country"]).astype("string")
@@ -1251,9 +1251,14 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
             warnings.extend(data.warnings)
         tables = build_tables(batches, config)
         tables["rejects"] = _reject_table(rejects)
-        for name, frame in tables.items():
-            schema.processed(name).validate(frame, lazy=True)
-            frame.to_parquet(stage / f"{name}.parquet", index=False)
+        # each table written in a thread while the next is validated (arrow writes without the GIL)
+        with ThreadPoolExecutor(max_workers=1) as writer:
+            writes = []
+            for name, frame in tables.items():
+                schema.processed(name).validate(frame, lazy=True)
+                writes.append(writer.submit(frame.to_parquet, stage / f"{name}.parquet", index=False))
+            for w in writes:
+                w.result()
         panel_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in panel_dir.glob("*.parquet"))
         counts = {name: len(frame) for name, frame in tables.items()} | {"rent_accounts": panel_rows}
         by_reason = tables["rejects"]["reason"].value_counts().to_dict()

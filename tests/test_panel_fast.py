@@ -40,3 +40,23 @@ def test_rows_in_tenancy_month_row_order_as_lexsort(pairs, presorted):
     month = np.array([m for _, m in pairs], dtype=np.int32)
     row = np.arange(len(pairs), dtype=np.int64)
     assert prepare._by_tenancy_month(code, month).tolist() == np.lexsort((row, month, code)).tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["528,01", "0", "-12,5", "", "  7 ", "1 234,50", "abc", "1.5", "12,", "€3", None,
+                                 "100", "0,00"]), min_size=0, max_size=30), st.integers(min_value=1, max_value=3000),
+       st.sampled_from([",", "."]))
+def test_amounts_read_once_per_distinct_value_are_the_amounts_read_row_by_row(cells, times, decimal):
+    import pyarrow as pa
+
+    from increase_eval import config as config_
+    from pathlib import Path
+
+    conf = config_.load(Path(__file__).resolve().parents[1] / "config")
+    tokens = prepare._tokens(conf)
+    array = pa.array((cells * times)[:60_000], pa.string())
+    fast = prepare._panel_numbers(array, decimal, tokens, "EUR")
+    slow = prepare._numbers(array.fill_null(""), decimal, tokens, "EUR")
+    assert np.array_equal(fast[0], slow[0], equal_nan=True)
+    assert fast[1].tolist() == slow[1].tolist()
+    assert fast[2] == slow[2]

@@ -9,6 +9,7 @@ then dropped. The processed folder is replaced atomically.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -258,6 +259,7 @@ class LandlordData:
     panel_rejects: list[pd.DataFrame] = field(default_factory=list)
     derived_tenancies: pd.DataFrame | None = None   # from the rent panel, when there is no tenancies export
     warnings: list[str] = field(default_factory=list)
+    tenancy_refs: pd.Series | None = None            # the tenancies' IDs by reference, for the rent panel
 
 
 def read_landlord(landlord: Landlord, folder: Path, config: Config, tokens: nz.Tokens) -> LandlordData:
@@ -1153,28 +1155,139 @@ def _landlord_folders(raw: Path) -> list[str]:
 def _process_landlord(job) -> LandlordData | FileProblem:
     """Everything one landlord's exports need before people are linked across landlords:
     read, parse, check, pseudonymise, link its register's children (sessions, outcomes...)
-    and stream the rent panel to its part file.
+    and stream the rent panel to its part file (_read_landlord, then _panel_landlord).
     Runs in a worker process (or a Dask task: cluster.py); a file problem is returned, not
-    raised, so that it is reported with the others. The part file is written under a
-    temporary name (hidden: the readers of the processed folder skip it) and renamed into
-    place whole at the end, so that an attempt lost mid-write (a Dask worker killed, whose
-    task is run again elsewhere) never leaves a half-written part where the next reader
-    looks for one."""
+    raised, so that it is reported with the others."""
     landlord, folder, config, pseudo, part = job
-    tmp = part.with_name(f".{part.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    data = _read_landlord((landlord, folder, config, pseudo))
+    if isinstance(data, FileProblem):
+        return data
+    panel = _panel_landlord(_panel_job(data, config, pseudo, part))
+    return panel if isinstance(panel, FileProblem) else _with_panel(data, panel)
+
+
+def _read_landlord(job) -> LandlordData | FileProblem:
+    """One landlord's exports but the rent panel: read, parsed, checked, pseudonymised, its
+    register's children linked; `tenancy_refs` holds its tenancies' IDs by reference, for
+    the panel."""
+    landlord, folder, config, pseudo = job
     try:
         data = read_landlord(landlord, folder, config, _tokens(config))
         _link_register(data, pseudo)
         _link_children(data, config)
-        tenancies = _link_tenancies(data, pseudo)
-        _stream_panel(data, config, _tokens(config), pseudo, tenancies, tmp)
-        data.warnings.extend(_copies(data))
+        data.tenancy_refs = _link_tenancies(data, pseudo)
+        return data
+    except FileProblem as exc:
+        return exc
+
+
+def _panel_job(data: LandlordData, config: Config, pseudo: Pseudonymiser, part: Path) -> tuple:
+    refs, data.tenancy_refs = data.tenancy_refs, None    # sent once, to the panel's job
+    return data.landlord, data.panel, refs, config, pseudo, part
+
+
+def _panel_landlord(job) -> LandlordData | FileProblem:
+    """One landlord's rent panel streamed to its part file; returns what the panel adds to
+    the landlord's data (its files' accounts, rejects, warnings, tenancies derived from
+    it). The part file is written under a temporary name (hidden: the readers of the
+    processed folder skip it) and renamed into place whole at the end, so that an attempt
+    lost mid-write (a Dask worker killed, whose task is run again elsewhere) never leaves
+    a half-written part where the next reader looks for one."""
+    landlord, sources, refs, config, pseudo, part = job
+    data = LandlordData(landlord, panel=sources)
+    tmp = part.with_name(f".{part.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        _stream_panel(data, config, _tokens(config), pseudo, refs, tmp)
         os.replace(tmp, part)
         return data
     except FileProblem as exc:
         return exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _with_panel(data: LandlordData, panel: LandlordData) -> LandlordData:
+    data.accounts.update(panel.accounts)
+    data.panel_rejects.extend(panel.panel_rejects)
+    data.derived_tenancies = panel.derived_tenancies
+    data.warnings.extend(panel.warnings)
+    data.warnings.extend(_copies(data))
+    return data
+
+
+class _Pool:
+    """Landlords prepared in `workers` processes, in two jobs each: the exports
+    (_read_landlord), then the rent panel (_panel_landlord), which needs the first's
+    tenancies. All the exports first (the costliest first: `cost`, landlord -> (exports,
+    panel), in bytes), then the panels, the costliest first: `reads` returns once the
+    exports are in (and the panels of landlords whose tenancies come from their panel), so
+    that the main process links people and builds the tables while the workers stream the
+    other panels (`panels`); fourteen smaller jobs for seven landlords also end closer
+    together than seven, which left one core idle while the last landlord finished."""
+
+    def __init__(self, jobs: list[tuple], workers: int, cost: dict[str, tuple[float, float]]):
+        self.workers, self.cost = workers, cost
+        self.todo = sorted(jobs, key=lambda j: -cost[j[0].id][0])
+        self.panel_jobs: list[tuple[float, bool, str, tuple]] = []
+        self.waiting: dict = {}
+        self.data: dict[str, LandlordData | FileProblem] = {}     # exports read (panel pending)
+        self.done: dict[str, LandlordData | FileProblem] = {}     # panels streamed
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=lifeline.pool_context(),
+                                        initializer=lifeline.bind, initargs=(os.getpid(),))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _start(self) -> None:
+        while len(self.waiting) < self.workers and (self.todo or self.panel_jobs):
+            if self.todo:
+                landlord, folder, config, pseudo, part = self.todo.pop(0)
+                future = self.pool.submit(_read_landlord, (landlord, folder, config, pseudo))
+                self.waiting[future] = ("read", landlord.id, config, pseudo, part)
+            else:   # tenancies derived from a panel first (the tables need them), then the costliest
+                self.panel_jobs.sort(key=lambda p: (p[1], p[0]))
+                _, _, lid, job = self.panel_jobs.pop()
+                self.waiting[self.pool.submit(_panel_landlord, job)] = ("panel", lid)
+
+    def _collect(self, until) -> None:
+        self._start()
+        while self.waiting and not until():
+            finished, _ = wait(list(self.waiting), return_when=FIRST_COMPLETED)
+            for future in finished:
+                kind, lid, *more = self.waiting.pop(future)
+                result = future.result()
+                if kind == "panel":
+                    self.done[lid] = result
+                    continue
+                self.data[lid] = result
+                if not isinstance(result, FileProblem):
+                    config, pseudo, part = more
+                    derive = "tenancies" not in result.landlord.files and bool(result.panel)
+                    self.panel_jobs.append((self.cost[lid][1], derive, lid, _panel_job(result, config, pseudo, part)))
+            self._start()
+
+    def reads(self) -> dict[str, LandlordData | FileProblem]:
+        """Every landlord's exports, read; a landlord whose tenancies come from its panel
+        has its panel too, or is the panel's FileProblem."""
+        def ready() -> bool:
+            return not self.todo and len(self.data) == len(self.cost) and all(
+                lid in self.done for lid, d in self.data.items()
+                if not isinstance(d, FileProblem) and "tenancies" not in d.landlord.files and d.panel)
+        self._collect(ready)
+        out = dict(self.data)
+        for lid, panel in list(self.done.items()):
+            if lid in out and not isinstance(out[lid], FileProblem):
+                out[lid] = panel if isinstance(panel, FileProblem) else _with_panel(out[lid], panel)
+                self.done[lid] = None      # merged
+        return out
+
+    def panels(self) -> dict[str, LandlordData | FileProblem]:
+        """The other landlords' panels (landlord -> what the panel adds, or its FileProblem)."""
+        self._collect(lambda: False)
+        return {lid: r for lid, r in self.done.items() if r is not None}
 
 
 def _map(fn, jobs: list, workers: int):
@@ -1187,6 +1300,27 @@ def _map(fn, jobs: list, workers: int):
     with ProcessPoolExecutor(max_workers=workers, mp_context=lifeline.pool_context(), initializer=lifeline.bind,
                              initargs=(os.getpid(),)) as pool:
         yield from pool.map(fn, jobs)
+
+
+def _costs(landlord: Landlord, folder: Path) -> tuple[float, float]:
+    """What reading a landlord's exports and its rent panel will cost, roughly, in bytes of
+    CSV: an XLSX byte (compressed, and read cell by cell) counts as ten."""
+    panel = landlord.files.get("rent_accounts")
+    panel_files = set()
+    if panel is not None:
+        try:
+            panel_files = set(readers.locate(landlord.id, folder, panel))
+        except FileProblem:
+            pass
+    exports = rent = 0.0
+    for p in folder.rglob("*") if folder.is_dir() else []:
+        if p.is_file():
+            size = p.stat().st_size * (10 if p.suffix.lower() in (".xlsx", ".xlsm") else 1)
+            if p in panel_files:
+                rent += size
+            else:
+                exports += size
+    return exports, rent
 
 
 def default_workers() -> int:
@@ -1223,21 +1357,48 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
     marker = raw / SYNTHETIC_MARKER
     synthetic = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
 
-    with store.staged(processed) as stage:
+    late: dict[str, FileProblem] = {}
+    while True:
+        try:
+            return _run_once(raw, processed, config, pseudo, created, errors, present, synthetic, say, workers,
+                             scheduler, late)
+        except _LateProblem as exc:   # a panel failed after the tables were built: again, without it
+            late.update(exc.problems)
+
+
+class _LateProblem(Exception):
+    """Rent panels that failed (FileProblem) while the tables were being built from their
+    landlords' exports: the run starts again with those landlords skipped."""
+
+    def __init__(self, problems: dict[str, FileProblem]):
+        super().__init__(", ".join(problems))
+        self.problems = problems
+
+
+def _run_once(raw: Path, processed: Path, config: Config, pseudo: Pseudonymiser, created: bool, errors: list[str],
+              present: list[Landlord], synthetic, say, workers: int, scheduler, late: dict[str, FileProblem]) -> Outcome:
+    errors = list(errors)
+    with store.staged(processed) as stage, contextlib.ExitStack() as stack:
         panel_dir = stage / "rent_accounts"
         panel_dir.mkdir()
         batches: list[LandlordData] = []
         # the largest landlords first, so that the workers end together; their results are
         # then taken in the configuration's order, as if read one after the other
         size = {l.id: sum(p.stat().st_size for p in (raw / l.id).rglob("*") if p.is_file()) for l in present}
-        first = sorted(present, key=lambda l: -size[l.id])
+        first = sorted((l for l in present if l.id not in late), key=lambda l: -size[l.id])
         jobs = [(l, raw / l.id, config, pseudo, panel_dir / f"{l.id}.parquet") for l in first]
-        results = {}
-        mapped = (_map(_process_landlord, jobs, workers) if scheduler is None
-                  else cluster.prepare_map(scheduler, _process_landlord, jobs, raw, stage, say))
-        for landlord, result in zip(first, mapped):
-            results[landlord.id] = result
-            say(f"skipped {landlord.name}: {result}" if isinstance(result, FileProblem) else f"read {landlord.name}")
+        results: dict[str, LandlordData | FileProblem] = dict(late)
+        pool = None
+        if scheduler is None and min(workers, len(jobs)) > 1:
+            pool = stack.enter_context(_Pool(jobs, workers, {l.id: _costs(l, raw / l.id) for l in first}))
+            results |= pool.reads()
+        elif scheduler is None:
+            results |= dict(zip((l.id for l in first), _map(_process_landlord, jobs, workers)))
+        else:
+            from . import cluster
+
+            mapped = cluster.prepare_map(scheduler, _process_landlord, jobs, raw, stage, say)
+            results |= dict(zip((l.id for l in first), mapped))
         for landlord in present:
             result = results[landlord.id]
             if isinstance(result, FileProblem):
@@ -1247,27 +1408,7 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
         order = {l.id: i for i, l in enumerate(config.landlords.values())}
         _link_participants(batches, order)
         _horizons_need_a_creation(batches)
-
-        accounts: list[FileAccount] = []
-        rejects: list[pd.DataFrame] = []
-        warnings: list[str] = []
-        for data in batches:
-            for table, items in data.tables.items():
-                for src, rows in items:
-                    account = data.accounts[f"{table}/{src.name}"]
-                    counts = rows.status.value_counts()
-                    account.kept = int(counts.get("kept", 0))
-                    account.rejected = int(counts.get("rejected", 0)) + len(rows.malformed) + len(rows.skipped)
-                    account.merged = int(counts.get("merged", 0))
-                    rejects.append(_rows_rejects(data.landlord.id, table, src, rows))
-                    for lines in (rows.malformed, rows.skipped):
-                        if lines:
-                            rejects.append(_reject_frame(data.landlord.id, table, src.name, lines))
-            rejects.extend(data.panel_rejects)
-            accounts.extend(data.accounts.values())
-            warnings.extend(data.warnings)
         tables = build_tables(batches, config)
-        tables["rejects"] = _reject_table(rejects)
         # each table written in a thread while the next is validated (arrow writes without the GIL)
         with ThreadPoolExecutor(max_workers=1) as writer:
             writes = []
@@ -1276,6 +1417,40 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
                 writes.append(writer.submit(frame.to_parquet, stage / f"{name}.parquet", index=False))
             for w in writes:
                 w.result()
+            if pool is not None:   # the panels still streaming
+                panels = pool.panels()
+                failed = {lid: p for lid, p in panels.items() if isinstance(p, FileProblem)}
+                if failed:
+                    raise _LateProblem(failed)
+                for data in batches:
+                    if data.landlord.id in panels:
+                        _with_panel(data, panels[data.landlord.id])
+            for landlord in present:
+                result = results[landlord.id]
+                say(f"skipped {landlord.name}: {result}" if isinstance(result, FileProblem)
+                    else f"read {landlord.name}")
+
+            accounts: list[FileAccount] = []
+            rejects: list[pd.DataFrame] = []
+            warnings: list[str] = []
+            for data in batches:
+                for table, items in data.tables.items():
+                    for src, rows in items:
+                        account = data.accounts[f"{table}/{src.name}"]
+                        counts = rows.status.value_counts()
+                        account.kept = int(counts.get("kept", 0))
+                        account.rejected = int(counts.get("rejected", 0)) + len(rows.malformed) + len(rows.skipped)
+                        account.merged = int(counts.get("merged", 0))
+                        rejects.append(_rows_rejects(data.landlord.id, table, src, rows))
+                        for lines in (rows.malformed, rows.skipped):
+                            if lines:
+                                rejects.append(_reject_frame(data.landlord.id, table, src.name, lines))
+                rejects.extend(data.panel_rejects)
+                accounts.extend(data.accounts.values())
+                warnings.extend(data.warnings)
+            tables["rejects"] = _reject_table(rejects)
+            schema.processed("rejects").validate(tables["rejects"], lazy=True)
+            tables["rejects"].to_parquet(stage / "rejects.parquet", index=False)
         panel_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in panel_dir.glob("*.parquet"))
         counts = {name: len(frame) for name, frame in tables.items()} | {"rent_accounts": panel_rows}
         by_reason = tables["rejects"]["reason"].value_counts().to_dict()

@@ -53,36 +53,37 @@ def counts(b: pd.DataFrame, column: str, k: int) -> pd.DataFrame:
     return t
 
 
-def who_creates(p: pd.DataFrame, data_end, sessions: pd.DataFrame) -> models.Logit | None:
+def who_creates(p: pd.DataFrame, data_end, sessions: pd.DataFrame, *, max_landlord_terms: int) -> models.Logit | None:
     """Creating a business within 12 months of starting training, among people followed
     that long, on dosage (training sessions before the business was created, or before the
-    12-month mark for the others), barriers, age and sex (landlord where several are
-    pooled); missing characteristics multiply imputed as in the employment model, errors
-    robust to clustering by neighbourhood."""
+    12-month mark for the others), barriers, age and sex; landlord and place allowed for,
+    and missing characteristics multiply imputed, as in the employment model (landlord as
+    area where several are pooled, errors robust to clustering by neighbourhood; above
+    `max_landlord_terms` landlords, the country, and clustering by landlord:
+    employment.Pooling)."""
     from . import employment
 
     d = employment.known_dosage(model_frame(p, data_end, sessions))
-    terms, dropped = employment._terms(d)
-    if not len(d) or not terms:
+    spec = employment.specification(d, max_landlord_terms, outcome="created")
+    if not len(d) or not spec.terms:
         return None
-    fit = employment.imputed_logit(d, employment._formula(d, outcome="created", terms=terms))
+    fit = employment.imputed_logit(d, spec)
     if fit is not None:
-        fit.dropped = dropped
+        fit.dropped = spec.dropped
     return fit
 
 
 def model_frame(p: pd.DataFrame, data_end, sessions: pd.DataFrame) -> pd.DataFrame:
-    """People followed 12 months after starting training, whether they created a business
-    within them, and the dosage before it (see who_creates)."""
+    """People followed 12 months after starting training (the employment model's people),
+    whether they created a business within them, and the dosage before it (see
+    who_creates)."""
     from . import employment
 
-    e = indicators.employment_outcomes(p, data_end)
-    d = e[e["eligible_12m"]].copy()
+    d = employment.followed_12m(p, data_end)
     limit = d["training_start_date"] + pd.Timedelta(days=365)
     created = d["business_date"].notna() & (d["business_date"] <= limit)
     d["created"] = created.astype(float)
-    d["woman"] = (d["sex"] == "F").astype(float).where(d["sex"].notna())
-    d["training_sessions_before"] = employment.sessions_before(d, sessions, limit.where(~created, d["business_date"]))
+    d["training_sessions_before"] = employment.dosage_before(d, sessions, created, d["business_date"])
     return d
 
 

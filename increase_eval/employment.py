@@ -78,25 +78,102 @@ def sessions_before(p: pd.DataFrame, sessions: pd.DataFrame, cutoff: pd.Series) 
     return p["person_id"].map(before.groupby("person_id").size()).fillna(0).astype(float)
 
 
+def followed_12m(p: pd.DataFrame, data_end) -> pd.DataFrame:
+    """People followed 12 months after starting training (the people both models count),
+    with sex coded for them as `woman` (1, 0, or missing)."""
+    e = indicators.employment_outcomes(p, data_end)
+    d = e[e["eligible_12m"]].copy()
+    d["woman"] = (d["sex"] == "F").astype(float).where(d["sex"].notna())
+    return d
+
+
+def dosage_before(d: pd.DataFrame, sessions: pd.DataFrame, happened: pd.Series, date: pd.Series) -> pd.Series:
+    """Training sessions held before the outcome, for people of `followed_12m`: before its
+    `date` for those for whom it `happened` within the 12 months, before the 12-month mark
+    for the others."""
+    cutoff = d["training_start_date"] + pd.Timedelta(days=365)
+    return sessions_before(d, sessions, cutoff.where(~happened, date))
+
+
 def model_frame(p: pd.DataFrame, data_end, sessions: pd.DataFrame | None = None) -> pd.DataFrame:
     """People followed 12 months after starting training, their outcome (employed within
     those 12 months) and the model's variables. Dosage: training sessions held before the
     job for those who found one within the 12 months, before the 12-month mark for the
     others (`training_sessions_before`); `training_sessions_n` counts every session, those
     after the job too, and is kept for comparison only."""
-    e = indicators.employment_outcomes(p, data_end)
-    d = e[e["eligible_12m"]].copy()
+    d = followed_12m(p, data_end)
     d["employed"] = d["employed_12m"].astype(float)
-    d["woman"] = (d["sex"] == "F").astype(float).where(d["sex"].notna())
     if sessions is not None:
-        employed = d["employed_12m"].astype(bool)
-        cutoff = d["training_start_date"] + pd.Timedelta(days=365)
-        cutoff = cutoff.where(~employed, d["employment_date"])
-        d["training_sessions_before"] = sessions_before(d, sessions, cutoff)
+        d["training_sessions_before"] = dosage_before(d, sessions, d["employed_12m"].astype(bool), d["employment_date"])
     return d
 
 
 FORMULA = "employed ~ training_sessions_before + barriers_n + age_at_entry + woman"
+
+
+@dataclass(frozen=True)
+class Pooling:
+    """How a model of people of several landlords allows for the landlord and the place.
+    `area`: the column entering the model as a term per category (C(landlord), C(country))
+    and the imputation models as dummies, or None; `cluster`: the column whose groups the
+    errors are robust to. Up to `max_landlord_terms` landlords (configuration), one term
+    per landlord and clusters by neighbourhood; above, the country (when several) and
+    clusters by landlord, neighbourhoods being nested in landlords."""
+
+    area: str | None
+    cluster: str
+    landlords: int
+    max_landlord_terms: int
+
+    @property
+    def key(self) -> str:
+        """The variant's name in the strings (`employment.model_pooling.<key>`): `landlord`
+        (one landlord), `landlords` (a term each), `countries` (the country, clusters by
+        landlord) or `country` (one country: no place term, clusters by landlord)."""
+        if self.cluster == "neighbourhood_id":
+            return "landlords" if self.area == "landlord" else "landlord"
+        return "countries" if self.area == "country" else "country"
+
+
+def max_landlord_terms(config) -> int:
+    """The most landlords a pooled model gives a term each (config/programme.yml,
+    `thresholds.model_landlord_terms_max`, where its reason is written)."""
+    from .errors import ConfigError
+
+    try:
+        return int(config.programme["thresholds"]["model_landlord_terms_max"])
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError(f"{config.root / 'programme.yml'}: thresholds.model_landlord_terms_max is missing or not a "
+                          "whole number (the most landlords a pooled model gives a term each; see the default "
+                          "config/programme.yml for the value and its reason)") from None
+
+
+def pooling(d: pd.DataFrame, max_landlord_terms: int) -> Pooling:
+    """The model's allowance for landlord and place on the people of `d` (see Pooling)."""
+    landlords = int(d["landlord"].nunique())
+    if landlords <= max_landlord_terms:
+        return Pooling("landlord" if landlords > 1 else None, "neighbourhood_id", landlords, max_landlord_terms)
+    return Pooling("country" if d["country"].nunique() > 1 else None, "landlord", landlords, max_landlord_terms)
+
+
+@dataclass(frozen=True)
+class Specification:
+    """A model's formula, the terms it estimates, those left out and its pooling."""
+
+    formula: str
+    terms: list[str]
+    dropped: tuple[str, ...]
+    pooling: Pooling
+
+
+def specification(d: pd.DataFrame, max_landlord_terms: int, outcome: str = "employed",
+                  dosage: str = "training_sessions_before") -> Specification:
+    """The model of `outcome` on `d` (the employment model and who creates a business):
+    the characteristics `d` can estimate, then the landlord or the country as `pooling`
+    says."""
+    terms, dropped = _terms(d, dosage)
+    pool = pooling(d, max_landlord_terms)
+    return Specification(_formula(outcome, terms, pool), terms, dropped, pool)
 
 
 @dataclass
@@ -109,6 +186,7 @@ class Model:
     missing: pd.DataFrame          # variable, missing: people lacking each variable of the model
     groups: pd.DataFrame           # complete (True/False), n, k (found work), rate, lower, upper
     dropped: tuple = ()            # terms left out: recorded for no one, or the same for everyone
+    pooling: Pooling | None = None  # how landlords and places are allowed for
 
 
 def known_dosage(d: pd.DataFrame) -> pd.DataFrame:
@@ -128,75 +206,81 @@ def _terms(d: pd.DataFrame, dosage: str = "training_sessions_before") -> tuple[l
     return models.recorded_terms(d, [dosage, "barriers_n", "age_at_entry", "woman"])
 
 
-def _formula(d: pd.DataFrame, outcome: str = "employed", dosage: str = "training_sessions_before",
-             terms: list[str] | None = None) -> str:
-    terms = terms if terms is not None else _terms(d, dosage)[0]
+def _formula(outcome: str, terms: list[str], pool: Pooling) -> str:
     f = f"{outcome} ~ " + " + ".join(terms or ["1"])
-    return f + " + C(landlord)" if d["landlord"].nunique() > 1 else f
+    return f + f" + C({pool.area})" if pool.area else f
 
 
-def imputed_logit(d: pd.DataFrame, formula: str, m: int = IMPUTATIONS, seed: int = 1) -> models.Logit | None:
+def imputed_logit(d: pd.DataFrame, spec: Specification, m: int = IMPUTATIONS, seed: int = 1) -> models.Logit | None:
     """The logistic model on `d` with its missing characteristics (the four barrier flags,
     sex, age) imputed by chained equations (models.impute_chained, from the outcome, the
-    dosage, the landlord and each other) and the m fits combined by Rubin's rules; the
-    number of barriers is recomputed from the imputed flags. Only the model's own
-    variables are imputed."""
+    dosage, the landlord or country as the model has it, and each other) and the m fits
+    combined by Rubin's rules, errors clustered as `spec.pooling` says; the number of
+    barriers is recomputed from the imputed flags. Only the model's own variables are
+    imputed."""
+    formula, area = spec.formula, spec.pooling.area
     outcome = formula.split("~")[0].strip()
-    used = [v for v in models.formula_variables(formula, d) if v not in (outcome, "landlord")]
+    used = [v for v in models.formula_variables(formula, d) if v not in (outcome, "landlord", area)]
     dosage = [v for v in used if v.startswith("training_sessions")]
-    x = pd.DataFrame({"outcome": d[outcome].astype(float)}, index=d.index)
+    columns = {"outcome": d[outcome].astype(float)}
     for v in dosage:
-        x[v] = d[v].astype(float)
-    for lid in sorted(d["landlord"].unique())[1:]:
-        x[f"landlord_{lid}"] = (d["landlord"] == lid).astype(float)
+        columns[v] = d[v].astype(float)
+    # the place as the model has it: a dummy per landlord (all but the first), or per country
+    for value in sorted(d[area].unique())[1:] if area else []:
+        columns[f"{area}_{value}"] = (d[area] == value).astype(float)
     impute = ([*BARRIERS] if "barriers_n" in used else []) + [c for c in ("woman", "age_at_entry") if c in used]
     for c in impute:
-        x[c] = d[c].astype("Float64").astype(float) if c != "woman" else d[c].astype(float)
+        columns[c] = d[c].astype("Float64").astype(float) if c != "woman" else d[c].astype(float)
+    x = pd.DataFrame(columns, index=d.index)
     predictors = [c for c in x.columns if c not in impute]
     complete = int(d[models.formula_variables(formula, d)].notna().all(axis=1).sum())
+    keep = list(dict.fromkeys([outcome, *dosage, *([area] if area else []), spec.pooling.cluster]))
     frames = []
     for f in models.impute_chained(x, impute, predictors, m=m, seed=seed):
-        g = d[[outcome, *dosage, "landlord", "neighbourhood_id"]].copy()
+        g = d[keep].copy()
         for c in ("woman", "age_at_entry"):
             if c in used:
                 g[c] = f[c]
         if "barriers_n" in used:
             g["barriers_n"] = f[BARRIERS].sum(axis=1)
         frames.append(g)
-    return models.logit_pooled(frames, formula, cluster="neighbourhood_id", complete=complete)
+    return models.logit_pooled(frames, formula, cluster=spec.pooling.cluster, complete=complete)
 
 
-def model(p: pd.DataFrame, data_end, sessions: pd.DataFrame, m: int = IMPUTATIONS) -> Model:
+def model(p: pd.DataFrame, data_end, sessions: pd.DataFrame, m: int = IMPUTATIONS, *,
+          max_landlord_terms: int) -> Model:
     """Employment within 12 months of training start on dosage (training sessions before
     the job or the 12-month mark), barriers, age and sex, with landlord as area where
-    several are pooled; errors robust to clustering by neighbourhood. Main estimates:
-    multiple imputation of missing characteristics; complete cases beside them. A term
-    recorded for no one (no landlord recorded sex, or none gave session records) is left
-    out and listed in `dropped`; people of a landlord without session records are left out
-    of a model with dosage."""
+    several are pooled, errors robust to clustering by neighbourhood; where more than
+    `max_landlord_terms` are pooled, the country as area (when several) and errors robust
+    to clustering by landlord (see Pooling). Main estimates: multiple imputation of
+    missing characteristics; complete cases beside them. A term recorded for no one (no
+    landlord recorded sex, or none gave session records) is left out and listed in
+    `dropped`; people of a landlord without session records are left out of a model with
+    dosage."""
     d = known_dosage(model_frame(p, data_end, sessions))
-    terms, dropped = _terms(d)
-    formula = _formula(d, terms=terms)
-    used = [v for v in models.formula_variables(formula, d) if v != "employed"]
+    spec = specification(d, max_landlord_terms)
+    used = [v for v in models.formula_variables(spec.formula, d) if v != "employed"]
     variables = [*BARRIERS, "woman", "age_at_entry"]      # the dosage and the landlord are always known
     missing = pd.DataFrame({"variable": variables, "missing": [int(d[v].isna().sum()) for v in variables]})
     g = d.assign(complete=d[used].notna().all(axis=1))
     groups = indicators.rate_table(g, "employed", by="complete").sort_values("complete", ascending=False)
-    imputed = imputed_logit(d, formula, m) if len(d) and terms else None
-    complete = models.logit_odds_ratios(d, formula, cluster="neighbourhood_id") if terms else None
-    return Model(imputed, complete, len(d), missing, groups.reset_index(drop=True), dropped)
+    imputed = imputed_logit(d, spec, m) if len(d) and spec.terms else None
+    complete = (models.logit_odds_ratios(d, spec.formula, cluster=spec.pooling.cluster) if spec.terms else None)
+    return Model(imputed, complete, len(d), missing, groups.reset_index(drop=True), spec.dropped, spec.pooling)
 
 
-def odds_ratios(p: pd.DataFrame, data_end, sessions: pd.DataFrame | None = None) -> models.Logit | None:
+def odds_ratios(p: pd.DataFrame, data_end, sessions: pd.DataFrame | None = None, *,
+                max_landlord_terms: int) -> models.Logit | None:
     """The employment model's complete-case odds ratios (see `model` for the main,
     imputed ones). Without sessions, dosage counts every training session (held after
     the job too): kept only to show what counting them does."""
     d = model_frame(p, data_end, sessions)
     dosage = "training_sessions_before" if sessions is not None else "training_sessions_n"
-    terms, _ = _terms(d, dosage)
-    if dosage not in terms:
+    spec = specification(d, max_landlord_terms, dosage=dosage)
+    if dosage not in spec.terms:
         return None
-    return models.logit_odds_ratios(d, _formula(d, dosage=dosage, terms=terms), cluster="neighbourhood_id")
+    return models.logit_odds_ratios(d, spec.formula, cluster=spec.pooling.cluster)
 
 
 BY_RELATIONS = (*indicators.RATE_RELATIONS, Along("n"), Along("k"))

@@ -31,6 +31,7 @@ class Logit:
     dropped: tuple = ()          # terms left out: recorded for no one, or the same for everyone
     imputations: int = 0         # multiple imputation: how many data sets were combined (0: none)
     complete: int | None = None  # of the n, how many had every variable (with imputation)
+    cluster: str | None = None   # the column whose groups the errors are robust to (None: not clustered)
 
 
 MIN_EVENTS = 10   # fewer events or non-events than this: no model is fitted
@@ -89,7 +90,7 @@ def logit_odds_ratios(data: pd.DataFrame, formula: str, cluster: str | None = No
                           "lower": np.exp(ci[0].to_numpy()), "upper": np.exp(ci[1].to_numpy()),
                           "p_value": fit.pvalues.to_numpy()})
     table = table[table["term"] != "Intercept"].reset_index(drop=True)
-    return Logit(table, int(fit.nobs), events, int(d[cluster].nunique()) if cluster else 0, formula)
+    return Logit(table, int(fit.nobs), events, int(d[cluster].nunique()) if cluster else 0, formula, cluster=cluster)
 
 
 # --- multiple imputation ------------------------------------------------------------------------
@@ -243,7 +244,8 @@ def logit_pooled(frames: list[pd.DataFrame], formula: str, cluster: str | None =
     table = table[table["term"] != "Intercept"].reset_index(drop=True)
     d = frames[0]
     return Logit(table, len(d), int(_as_float(d[[outcome]])[outcome].sum()),
-                 int(d[cluster].nunique()) if cluster else 0, formula, imputations=m, complete=complete)
+                 int(d[cluster].nunique()) if cluster else 0, formula, imputations=m, complete=complete,
+                 cluster=cluster)
 
 
 def recorded_terms(data: pd.DataFrame, terms: list[str]) -> tuple[list[str], tuple[str, ...]]:

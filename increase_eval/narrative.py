@@ -678,16 +678,34 @@ def left_out(ctx, covariates: list[str]) -> str:
     return para(ctx, "value.psm_left_out", covariates=", ".join(ctx.t.label("covariate", c) for c in covariates))
 
 
+def model_pooling(ctx, pooling, clusters: int) -> str:
+    """The sentence saying how the employment model allows for landlord and place
+    (employment.Pooling): a term per landlord and errors clustered by neighbourhood, or,
+    with more landlords than the configured limit, the country and errors clustered by
+    landlord; `clusters`, how many clusters the fit had."""
+    t = ctx.t
+    return t(f"employment.model_pooling.{pooling.key}", clusters=t.number(clusters),
+             landlords=t.number(pooling.landlords), max=t.number(pooling.max_landlord_terms))
+
+
 def methods(ctx, first_entry, last_entry) -> str:
     """Data period, definitions, comparison groups, costs, value and what each model assumes."""
     t = ctx.t
     parts = [para(ctx, "methods.period", start=t.date(first_entry), end=t.date(last_entry),
                   data_end=t.date(ctx.data_end))]
+    pooling = None
     for key in ("indicators", "comparison", "costs", "value", "models"):
         parts.append(f"<h3>{esc(t(f'methods.{key}_title'))}</h3>")
         node = ctx.t.strings["methods"][key]
         if isinstance(node, list):
-            parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in node) + "</ul>")
+            items = []
+            for x in node:
+                if isinstance(x, dict):   # worded by how this report's models allow for landlord and place
+                    pooling = pooling or ctx.model_pooling()
+                    x = x[pooling.key].format(max=t.number(pooling.max_landlord_terms),
+                                              landlords=t.number(pooling.landlords))
+                items.append(f"<li>{esc(x)}</li>")
+            parts.append("<ul>" + "".join(items) + "</ul>")
         else:
             parts.append(f"<p>{esc(node)}</p>")
     return "\n".join(parts)

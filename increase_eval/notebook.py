@@ -83,6 +83,13 @@ class Context:
             _CACHE[key] = out
         return _CACHE[key]
 
+    @property
+    def max_landlord_terms(self) -> int:
+        """The most landlords a pooled model gives a term each (config/programme.yml)."""
+        from . import employment
+
+        return employment.max_landlord_terms(self.config)
+
     def employment_model(self):
         """The employment model of this entity's participants (employment.model: imputed and
         complete-case odds ratios, who lacks what): the 30 imputations and their fits are
@@ -91,7 +98,8 @@ class Context:
         from . import cache, employment
 
         return cache.get(self.data, self.config, "employment-model", self.entity, lambda: employment.model(
-            employment.model_people(self.data), self.data_end, self.data.sessions))
+            employment.model_people(self.data), self.data_end, self.data.sessions,
+            max_landlord_terms=self.max_landlord_terms))
 
     def business_model(self):
         """Who creates a business (businesses.who_creates), imputed like the employment
@@ -99,7 +107,20 @@ class Context:
         from . import businesses, cache, employment
 
         return cache.get(self.data, self.config, "business-model", self.entity, lambda: businesses.who_creates(
-            employment.model_people(self.data), self.data_end, self.data.sessions))
+            employment.model_people(self.data), self.data_end, self.data.sessions,
+            max_landlord_terms=self.max_landlord_terms))
+
+    def model_pooling(self):
+        """How this entity's employment and business models allow for landlord and place
+        (employment.Pooling), worked out from the people they count without fitting them:
+        for the methods section, which says which variant its report used."""
+        from . import employment
+
+        people = employment.model_people(self.data)
+        if not len(people):           # no outcomes: no model, and nobody to count
+            return employment.pooling(people, self.max_landlord_terms)
+        d = employment.known_dosage(employment.model_frame(people, self.data_end, self.data.sessions))
+        return employment.pooling(d, self.max_landlord_terms)
 
     # --- exports some landlords did not provide ------------------------------------------------
     def provided(self, *tables: str, say: bool = True) -> data.Dataset:

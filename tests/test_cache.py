@@ -82,7 +82,8 @@ def test_the_imputed_models_are_computed_once_and_read_as_computed(processed, mo
     assert again.business_model().dropped == creates.dropped
     # and they are what the library computes
     monkeypatch.undo()
-    fresh = employment.model(employment.model_people(again.data), again.data_end, again.data.sessions)
+    fresh = employment.model(employment.model_people(again.data), again.data_end, again.data.sessions,
+                             max_landlord_terms=again.max_landlord_terms)
     pd.testing.assert_frame_equal(fresh.imputed.table, employed.imputed.table)
 
 

@@ -18,7 +18,8 @@ def test_employment_odds_ratios(everyone, prepared, config):
     """Against the population values of the model the report fits (dosage before the job):
     the planted odds ratio per session (1.10) is on every session of a course whose length
     was set at its start, which the model cannot count without sessions held after the job."""
-    m = employment.model(everyone.participants, config.programme["programme"]["data_end"], everyone.sessions)
+    m = employment.model(everyone.participants, config.programme["programme"]["data_end"], everyone.sessions,
+                         max_landlord_terms=employment.max_landlord_terms(config))
     pop = prepared.truth["population"]
     assert prepared.truth["employment_or_per_training_session"] == 1.10
     for fit in (m.imputed, m.complete):       # imputed (the report's) and complete cases
@@ -32,7 +33,8 @@ def test_employment_odds_ratios(everyone, prepared, config):
 
 
 def test_who_creates_a_business(everyone, prepared, config):
-    fit = businesses.who_creates(everyone.participants, config.programme["programme"]["data_end"], everyone.sessions)
+    fit = businesses.who_creates(everyone.participants, config.programme["programme"]["data_end"], everyone.sessions,
+                                 max_landlord_terms=employment.max_landlord_terms(config))
     t = fit.table.set_index("term")
     pop = prepared.truth["population"]
     assert t.loc["training_sessions_before", "lower"] < pop["business_or_per_session_before_creation"] < \

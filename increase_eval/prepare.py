@@ -840,14 +840,33 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
         files[int(file_no)].kept -= int(n)
     keep = order[~repeat]
     table = pa.table({
-        "landlord": pa.repeat(pa.scalar(landlord.id, pa.string()), len(keep)),
-        "tenancy_id": pa.array(names, pa.string()).take(pa.array(arrays["code"][keep], pa.int64())),
+        "landlord": pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(keep), np.int8)),
+                                                   pa.array([landlord.id], pa.string())),
+        "tenancy_id": _by_row_group(arrays["code"][keep], pa.array(names, pa.string())),
         "month": pa.array(arrays["month"][keep].astype("datetime64[D]"), pa.date32()),
         "rent_due": pa.array(arrays["rent"][keep], pa.float64()),
         "arrears": pa.array(arrays["arrears"][keep], pa.float64()),
         "housing_benefit": pa.array(arrays["benefit"][keep] == 1, pa.bool_(), mask=np.isnan(arrays["benefit"][keep])),
-    }, schema=PANEL_SCHEMA)
-    pq.write_table(table, out, row_group_size=1 << 20)
+    })
+    # the IDs are written as parquet's dictionary pages straight from their codes (no
+    # column of millions of strings to build, then hash again); without the arrow schema
+    # in the file, the columns read back as PANEL_SCHEMA's plain types (tested)
+    pq.write_table(table, out, row_group_size=PANEL_ROW_GROUP, store_schema=False)
+
+
+PANEL_ROW_GROUP = 1 << 20
+
+
+def _by_row_group(code: np.ndarray, names: pa.Array) -> pa.ChunkedArray:
+    """Tenancy IDs of sorted codes, one dictionary-encoded chunk per row group whose
+    dictionary is the range of IDs that row group uses (small enough for parquet to keep
+    as a dictionary page)."""
+    chunks = []
+    for start in range(0, len(code), PANEL_ROW_GROUP):
+        c = code[start:start + PANEL_ROW_GROUP]
+        lo, hi = int(c[0]), int(c[-1])
+        chunks.append(pa.DictionaryArray.from_arrays(pa.array((c - lo).astype(np.int32)), names.slice(lo, hi - lo + 1)))
+    return pa.chunked_array(chunks, type=pa.dictionary(pa.int32(), pa.string()))
 
 
 def _by_tenancy_month(code: np.ndarray, month: np.ndarray) -> np.ndarray:

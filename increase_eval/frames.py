@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def _strings(x) -> pa.Array | pa.ChunkedArray:
-    """The IDs of a Series, Index or collection as an arrow large_string array; anything
-    that is not a string (missing values, numbers) is null."""
+def _strings(x, strict: bool = True) -> pa.Array | pa.ChunkedArray:
+    """The IDs of a Series, Index or collection as an arrow large_string array, missing
+    values null. Anything else (a number) is refused, or null when not `strict`."""
     if isinstance(x, (pd.Series, pd.Index)):
         array = x.array
         if hasattr(array, "__arrow_array__"):
@@ -29,6 +29,10 @@ def _strings(x) -> pa.Array | pa.ChunkedArray:
             if pa.types.is_string(a.type) or pa.types.is_large_string(a.type):
                 return a.cast(pa.large_string()) if pa.types.is_string(a.type) else a
         x = x.to_numpy(dtype=object, na_value=None)
+    if strict:
+        odd = next((v for v in x if v is not None and not isinstance(v, str) and not pd.isna(v)), None)
+        if odd is not None:
+            raise TypeError(f"IDs must be text, not {type(odd).__name__} ({odd!r})")
     return pa.array([v if isinstance(v, str) else None for v in x], pa.large_string())
 
 
@@ -36,7 +40,7 @@ def isin(values: pd.Series, allowed) -> pd.Series:
     """values.isin(allowed) for string IDs (missing values are never in)."""
     if not isinstance(allowed, (pd.Series, pd.Index)):
         allowed = list(allowed)
-    value_set = pc.unique(_strings(allowed))
+    value_set = pc.unique(_strings(allowed, strict=False))   # as isin: what is not text is never matched
     found = pc.is_in(_strings(values), value_set=value_set.drop_null())
     return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
 

@@ -830,7 +830,10 @@ def _stream_panel(data: LandlordData, config: Config, tokens: nz.Tokens, pseudo:
     names = codes.names()
     if derive and data.panel:
         arrays = _panel_tenancies(data, arrays, names, files, config)
-    order = _by_tenancy_month(arrays["code"], arrays["month"])
+    row = arrays["row"]
+    in_row_order = bool((row[1:] > row[:-1]).all())     # as the files were read: then one key is enough
+    order = (_by_tenancy_month(arrays["code"], arrays["month"]) if in_row_order
+             else np.lexsort((row, arrays["month"], arrays["code"])))
     code, month = arrays["code"][order], arrays["month"][order]
     repeat = np.zeros(len(order), dtype=bool)
     repeat[1:] = (code[1:] == code[:-1]) & (month[1:] == month[:-1])
@@ -1245,6 +1248,7 @@ class _Pool:
     together than seven, which left one core idle while the last landlord finished."""
 
     def __init__(self, jobs: list[tuple], workers: int, cost: dict[str, tuple[float, float]]):
+        workers = min(workers, len(jobs))     # no process that could never have a job
         self.workers, self.cost = workers, cost
         self.todo = sorted(jobs, key=lambda j: -cost[j[0].id][0])
         self.panel_jobs: list[tuple[float, bool, str, tuple]] = []
@@ -1261,13 +1265,16 @@ class _Pool:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _start(self) -> None:
-        while len(self.waiting) < self.workers and (self.todo or self.panel_jobs):
-            if self.todo:
-                landlord, folder, config, pseudo, part = self.todo.pop(0)
-                future = self.pool.submit(_read_landlord, (landlord, folder, config, pseudo))
-                self.waiting[future] = ("read", landlord.id, config, pseudo, part)
-            else:   # tenancies derived from a panel first (the tables need them), then the costliest
-                self.panel_jobs.sort(key=lambda p: (p[1], p[0]))
+        while len(self.waiting) < self.workers and self.todo:
+            landlord, folder, config, pseudo, part = self.todo.pop(0)
+            future = self.pool.submit(_read_landlord, (landlord, folder, config, pseudo))
+            self.waiting[future] = ("read", landlord.id, config, pseudo, part)
+        if not self.todo:
+            # every panel that can start is queued at once (the pool runs them in that
+            # order), so that the workers go on while the main process builds the tables:
+            # tenancies derived from a panel first (the tables need them), then the costliest
+            self.panel_jobs.sort(key=lambda p: (p[1], p[0]))
+            while self.panel_jobs:
                 _, _, lid, job = self.panel_jobs.pop()
                 self.waiting[self.pool.submit(_panel_landlord, job)] = ("panel", lid)
 
@@ -1383,6 +1390,8 @@ def run(raw: Path, processed: Path, config: Config, secret: Path | None = None,
                              scheduler, late)
         except _LateProblem as exc:   # a panel failed after the tables were built: again, without it
             late.update(exc.problems)
+            for lid in exc.problems:
+                say(f"{config.landlords[lid].name}: rent panel unusable; preparing the others again without it")
 
 
 class _LateProblem(Exception):

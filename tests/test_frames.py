@@ -44,3 +44,11 @@ def test_lookup_on_a_repeated_index_is_refused_as_reindex_refuses_it():
     import pytest
     with pytest.raises(ValueError):
         frames.lookup(pd.Series(["a"], dtype="string"), pd.Series([1.0, 2.0], index=["a", "a"]))
+
+
+def test_ids_that_are_not_text_are_refused_not_taken_as_missing():
+    import pytest
+    with pytest.raises(TypeError, match="IDs must be text"):
+        frames.isin(pd.Series([1, 2], dtype=object), ["1"])
+    with pytest.raises(TypeError, match="IDs must be text"):
+        frames.lookup(pd.Series(["a", 3], dtype=object), pd.Series([1.0], index=["a"]))

@@ -457,7 +457,7 @@ def test_the_rent_panel_refuses_numbers_against_its_decimal_mark_and_names_a_fil
 
 
 def test_a_rent_panel_failing_while_the_tables_are_built_skips_its_landlord_as_one_process_does(copy_of, tmp_path,
-                                                                                                 config):
+                                                                                                 config, monkeypatch):
     """With workers, the tables are built from the exports while the panels still stream; a
     panel found unusable then (here every amount of Neotoa's written with the other decimal
     mark) makes the run start again without that landlord: the same tables, errors and
@@ -466,7 +466,14 @@ def test_a_rent_panel_failing_while_the_tables_are_built_skips_its_landlord_as_o
     neotoa = raw / "neotoa" / "NEOTOA_COMPTES.csv"
     neotoa.write_text(neotoa.read_text(encoding="utf-8").replace(",", "."), encoding="utf-8")
     said: list[str] = []
+    attempts = []
+    once = prepare._run_once
+    monkeypatch.setattr(prepare, "_run_once", lambda *a: attempts.append(sorted(a[-1])) or once(*a))
     pooled = prepare.run(raw, tmp_path / "pool", config, secret=secret, say=said.append, workers=2)
+    if attempts == [[], ["neotoa"]]:    # found late (the usual case): run again without it, and said so
+        assert "Neotoa: rent panel unusable; preparing the others again without it" in said
+    else:   # the panel was done before the tables were built: skipped at once
+        assert attempts == [[]]
     alone = prepare.run(raw, tmp_path / "one", config, secret=secret, say=lambda m: None, workers=1)
     assert pooled.errors == alone.errors and len(pooled.errors) == 1 and pooled.errors[0].endswith("Neotoa skipped")
     assert any(m.startswith("skipped Neotoa: ") for m in said)

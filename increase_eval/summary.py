@@ -23,7 +23,7 @@ def prepare_summary(outcome, seconds: float) -> str:
     out = ["Accounting of raw rows (rows in = kept + rejected + merged):", _table(rows, {2, 3, 4, 5})]
     blank = [a for a in outcome.accounts if a.blank_rows]
     if blank:
-        out.append(f"Blank rows skipped, not records (not in rows in): "
+        out.append("Blank rows skipped, not records (not in rows in): "
                    + ", ".join(f"{a.landlord} {a.file} {a.blank_rows:,}" for a in blank[:10])
                    + (f" and {len(blank) - 10} more files" if len(blank) > 10 else ""))
     out.append("")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 
 from increase_eval import businesses, disclosure, employment, indicators
-from increase_eval.disclosure import Along, Chain, Subset, Within
+from increase_eval.disclosure import Along, Within
 
 K = 5
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from increase_eval import config as cfg, data, value
+from increase_eval import data, value
 from increase_eval.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1412,13 +1412,13 @@ def _run_once(raw: Path, processed: Path, config: Config, pseudo: Pseudonymiser,
         batches: list[LandlordData] = []
         # the largest landlords first, so that the workers end together; their results are
         # then taken in the configuration's order, as if read one after the other
-        size = {l.id: sum(p.stat().st_size for p in (raw / l.id).rglob("*") if p.is_file()) for l in present}
-        first = sorted((l for l in present if l.id not in late), key=lambda l: -size[l.id])
+        cost = {l.id: _costs(l, raw / l.id) for l in present if l.id not in late}
+        first = sorted((l for l in present if l.id in cost), key=lambda l: -sum(cost[l.id]))
         jobs = [(l, raw / l.id, config, pseudo, panel_dir / f"{l.id}.parquet") for l in first]
         results: dict[str, LandlordData | FileProblem] = dict(late)
         pool = None
         if scheduler is None and min(workers, len(jobs)) > 1:
-            pool = stack.enter_context(_Pool(jobs, workers, {l.id: _costs(l, raw / l.id) for l in first}))
+            pool = stack.enter_context(_Pool(jobs, workers, cost))
             results |= pool.reads()
         elif scheduler is None:
             results |= dict(zip((l.id for l in first), _map(_process_landlord, jobs, workers)))

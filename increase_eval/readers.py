@@ -554,12 +554,6 @@ def _column_text(col: tuple) -> list[str] | tuple:
     return out
 
 
-def _texts(rows: list[list]) -> list[list[str]]:
-    """Every cell as text (_cell_text), column by column where the sheet is a rectangle
-    (as calamine gives it), else row by row."""
-    return [list(r) for r in _text_grid(rows)[0]]
-
-
 def _text_grid(rows: list[list]) -> tuple[list, list[list[str]] | None]:
     """The sheet's text by row (rows may be tuples), and by column where the sheet is a
     rectangle (None otherwise)."""

@@ -300,7 +300,7 @@ def test_xlsx_formulas_with_stored_values_are_read_and_a_recalculate_on_load_wor
 
 
 def test_sheet_cells_become_the_same_text_column_by_column_as_cell_by_cell():
-    """readers._texts converts whole columns of one type with numpy: the same text as
+    """readers._text_grid converts whole columns of one type with numpy: the same text as
     _cell_text cell by cell, over random sheets of mixed cell types."""
     import math
     import random
@@ -318,4 +318,4 @@ def test_sheet_cells_become_the_same_text_column_by_column_as_cell_by_cell():
         rows = [[rng.choice(pools[c]) for c in range(width)] for _ in range(n)]
         if rows and rng.random() < 0.1:
             rows[0] = rows[0][:-1]     # not a rectangle: row by row
-        assert readers._texts(rows) == [[readers._cell_text(v) for v in row] for row in rows]
+        assert [list(r) for r in readers._text_grid(rows)[0]] == [[readers._cell_text(v) for v in row] for row in rows]

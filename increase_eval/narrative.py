@@ -346,7 +346,9 @@ def account_table(ctx, a: Account, caption: str | None = None, detail: bool = Fa
         rows.append(row)
     lo, hi = a.intervals["social"]
     totals.add(len(rows))
-    rows.append(_detail([t("account.total_social"), t("account.total_social_note"), "",
+    relets = bool(a.lines.loc[a.lines["line"].eq("turnover_avoided"), "counted"].any())
+    rows.append(_detail([t("account.total_social"), t("account.total_social_note" if relets
+                                                       else "account.total_social_note_no_relets"), "",
                          money(ctx, a.totals["social"], cur), between(ctx, lo, hi, cur),
                          link(ctx, "value-account", bare=True)], detail))
     if a.cost:

@@ -381,8 +381,7 @@ def prepare_map(scheduler, fn, jobs: list, raw: Path, stage: Path, say=lambda m:
     temporary part file of a lost attempt."""
     import queue
 
-    refuse_plain(scheduler.scheduler.address if hasattr(scheduler, "submit") else str(scheduler))
-    client, own = _connect(scheduler)
+    client, own = _connect(scheduler)      # prepare.run has refused a plain address already
     landlords = [job[0].id for job in jobs]
     futures: dict = {}
     results: dict[int, object] = {}

@@ -214,7 +214,7 @@ def run_job(job: Job, processed: Path, outputs: Path, config_dir: Path, timeout:
         book = f"tables_{job.lang}.xlsx"
         built[book] = work / book
         t, name = _text_and_name(job, config)
-        sheets.workbook(sheets.collect(executed), built[book], t, readme_lines(job, manifest, config, t),
+        sheets.workbook(sheets.collect(executed), built[book], t, readme_lines(manifest, config, t),
                         t("workbook.title", name=name))
         if pdf:
             built[f"report_{job.lang}.pdf"] = work / f"report_{job.lang}.pdf"
@@ -265,7 +265,7 @@ def made_by() -> str:
     return _MADE_BY[0]
 
 
-def readme_lines(job: Job, manifest: dict, config: Config, t) -> list[str]:
+def readme_lines(manifest: dict, config: Config, t) -> list[str]:
     """The workbook's README sheet: what it is, the data snapshot, the code, the synthetic
     mark, how hidden counts are shown."""
     k = int(config.programme["thresholds"]["disclosure_k"])

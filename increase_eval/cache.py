@@ -62,6 +62,13 @@ def location(processed: Path | str) -> Path:
     return processed.parent / ".cache" / processed.name
 
 
+def hash_sources(h) -> None:
+    """Feed the package's source files (each name and content, in name order) to hash `h`."""
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+
+
 def code_version() -> str:
     """The package's source files, Python's version and the numerical libraries' versions."""
     if not _CODE:
@@ -73,9 +80,7 @@ def code_version() -> str:
                 h.update(f"{lib}={version(lib)}".encode())
             except PackageNotFoundError:
                 pass
-        for path in sorted(Path(__file__).parent.glob("*.py")):
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
+        hash_sources(h)
         _CODE.append(h.hexdigest()[:16])
     return _CODE[0]
 

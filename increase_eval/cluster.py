@@ -111,15 +111,19 @@ def worker_view(processed: str, outputs: str, config_dir: str) -> dict:
     return seen
 
 
-def check_workers(client, processed: Path, outputs: Path, config_dir: Path, inputs: str) -> int:
-    """Every worker sees the same processed data, configuration and code as this run, and can
-    write the outputs: else one line per worker saying what is wrong. Returns the number of
-    workers."""
+def _wait_for_a_worker(client) -> None:
     try:
         client.wait_for_workers(1, timeout=WORKER_WAIT)
     except Exception:  # noqa: BLE001 - dask raises TimeoutError or its own
         raise UserError(f"no Dask worker joined the scheduler within {WORKER_WAIT} s: start some with "
                         f"'dask worker {client.scheduler.address}'") from None
+
+
+def check_workers(client, processed: Path, outputs: Path, config_dir: Path, inputs: str) -> int:
+    """Every worker sees the same processed data, configuration and code as this run, and can
+    write the outputs: else one line per worker saying what is wrong. Returns the number of
+    workers."""
+    _wait_for_a_worker(client)
     views = client.run(worker_view, str(processed), str(outputs), str(config_dir))
     manifest = processed / "manifest.json"
     mine = hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
@@ -147,17 +151,9 @@ def run_jobs(scheduler, todo: list, processed: Path, outputs: Path, config_dir: 
 
     from . import report
 
-    Client, as_completed = _dask()
+    _, as_completed = _dask()
     processed, outputs, config_dir = processed.resolve(), outputs.resolve(), config_dir.resolve()
-    own = not hasattr(scheduler, "submit")
-    if own:
-        try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
-        except (OSError, ValueError, TypeError) as exc:
-            raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {str(exc).splitlines()[0][:200]}"
-                            ) from None
-    else:
-        client = scheduler
+    client, own = _connect(scheduler)
     futures = {}
     try:
         check_workers(client, processed, outputs, config_dir, inputs)
@@ -245,10 +241,10 @@ def prepare_code() -> dict:
     check the data, Python's version (major.minor)."""
     from importlib.metadata import PackageNotFoundError, version
 
+    from .cache import hash_sources
+
     h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
+    hash_sources(h)
     libraries = {"python": ".".join(sys.version.split()[0].split(".")[:2])}
     for lib in PREPARE_LIBRARIES:
         try:
@@ -322,11 +318,7 @@ def check_prepare_workers(client, raw: Path, landlords: list[str], stage: Path,
     folders and the staging folder at the same paths as this run, and runs the same code
     with the same libraries: else one line per worker saying what is wrong. Returns the
     addresses of the workers checked (the only ones prepare's jobs may run on)."""
-    try:
-        client.wait_for_workers(1, timeout=WORKER_WAIT)
-    except Exception:  # noqa: BLE001 - dask raises TimeoutError or its own
-        raise UserError(f"no Dask worker joined the scheduler within {WORKER_WAIT} s: start some with "
-                        f"'dask worker {client.scheduler.address}'") from None
+    _wait_for_a_worker(client)
     info = client.scheduler_info()
     try:
         scheduler_addresses = client.run_on_scheduler(_listeners)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from . import disclosure, sheets
 from .sheets import Num
+from .text import capitalised
 from .value import Account, group_totals
 
 SECTIONS = {  # anchor -> the string that names it in a link ("see section 3")
@@ -651,7 +652,7 @@ def sensitivity_section(ctx, accounts: dict[str, Account]) -> list[tuple[str, ob
     for cur, every in by_cur.items():
         if ctx.is_group and len(by_cur) > 1:
             country = ctx.t('labels.currency_country.' + cur)
-            out.append(("html", f"<h3>{esc(country[:1].upper() + country[1:])} ({cur})</h3>"))
+            out.append(("html", f"<h3>{esc(capitalised(country))} ({cur})</h3>"))
         out.append(("html", values_table(ctx, every[0])))
         # landlords without outcomes have no value to test (the section says they did not provide them)
         mine = [a for a in every if a.basis.measured]

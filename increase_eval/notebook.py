@@ -189,9 +189,7 @@ class Context:
         """A heading; `anchor` gives it a stable id that links and the contents use."""
         ident = f' id="{html.escape(anchor, quote=True)}"' if anchor else ""
         key = self.t.variant(key, self.is_group)
-        words = self.t(key, **kw)
-        words = words[:1].upper() + words[1:]     # a heading may open with a name in running text ("the United Kingdom")
-        self._show(f"<h{level}{ident}>{html.escape(words)}</h{level}>")
+        self._show(f"<h{level}{ident}>{html.escape(text.capitalised(self.t(key, **kw)))}</h{level}>")
 
     def say(self, key: str, see: str | None = None, **kw) -> None:
         """A sentence of the strings, worded for this kind of report where the strings give a

@@ -14,6 +14,12 @@ LANGUAGES = ("fr", "en")
 NBSP = "\u00a0"   # French groups digits with a (no-break) space: 1 234,5
 
 
+def capitalised(words: str) -> str:
+    """Words opening a heading: a name written in running text ("the United Kingdom") takes
+    a capital there."""
+    return words[:1].upper() + words[1:]
+
+
 class Text:
     def __init__(self, lang: str, strings: dict):
         self.lang, self.strings = lang, strings

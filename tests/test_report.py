@@ -289,17 +289,19 @@ def test_the_footer_names_the_code_that_made_the_report_and_the_code_that_prepar
 
 def test_the_social_total_names_re_letting_costs_only_when_they_are_counted(reports):
     """The total's label says what it adds up: re-letting costs avoided only when the
-    account counts them (Southern Housing's tenancies did not end less often: not counted)."""
+    account counts them (a landlord's report is in its own language: Southern Housing in
+    English, Archipel Habitat in French)."""
     from increase_eval import config as cfg, data, tables
 
     config_dir = Path(__file__).parents[1] / "config"
     config = cfg.load(config_dir)
-    for lang, counted_note, other in (("en", "residents, public purse and re-letting costs avoided",
-                                       "residents and public purse (re-letting costs avoided not counted)"),
-                                      ("fr", "habitants, finances publiques et coûts de relocation évités",
-                                       "habitants et finances publiques (coûts de relocation évités non comptés)")):
-        doc = (reports.outputs / "southern_housing" / f"report_{lang}.html").read_text(encoding="utf-8")
-        account = tables.accounts(data.load(reports.processed, "southern_housing", config), config, config_dir)
+    cases = (("southern_housing", "en", "residents, public purse and re-letting costs avoided",
+              "residents and public purse (re-letting costs avoided not counted)"),
+             ("archipel_habitat", "fr", "habitants, finances publiques et coûts de relocation évités",
+              "habitants et finances publiques (coûts de relocation évités non comptés)"))
+    for entity, lang, counted_note, other in cases:
+        doc = (reports.outputs / entity / f"report_{lang}.html").read_text(encoding="utf-8")
+        account = tables.accounts(data.load(reports.processed, entity, config), config, config_dir)
         lines = next(iter(account.values())).lines
         counted = bool(lines.loc[lines["line"].eq("turnover_avoided"), "counted"].any())
         assert (counted_note if counted else other) in doc
